@@ -1,0 +1,1 @@
+"""Dagster assets: thin wrappers that read, call transforms, and write DuckDB."""

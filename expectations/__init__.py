@@ -1,0 +1,1 @@
+"""Great Expectations suites, one per asset key, run as blocking asset checks."""

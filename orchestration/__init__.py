@@ -1,0 +1,1 @@
+"""Dagster definitions, resources, partitions, schedules, sensors and the CLI."""

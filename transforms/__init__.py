@@ -1,0 +1,1 @@
+"""Pure stage logic over polars frames and plain data; never imports Dagster."""
