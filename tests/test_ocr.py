@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
+from textmetrics import character_error_rate
 
 from cptflow.transforms.errors import DocumentError
 from cptflow.transforms.ocr import (
@@ -36,22 +37,6 @@ NOTE_LINES = [
 ]
 SCAN_LINES = ["Upper endoscopy with biopsy of the gastric antrum.", "No bleeding."]
 BORN_LINES = ["PROCEDURE: Colonoscopy with biopsy.", "Findings: 5 mm polyp, removed."]
-
-
-def edit_distance(left: str, right: str) -> int:
-    previous = list(range(len(right) + 1))
-    for i, left_char in enumerate(left, start=1):
-        current = [i]
-        for j, right_char in enumerate(right, start=1):
-            substitution = previous[j - 1] + (left_char != right_char)
-            current.append(min(previous[j] + 1, current[j - 1] + 1, substitution))
-        previous = current
-    return previous[-1]
-
-
-def character_error_rate(found: str, expected: str) -> float:
-    found, expected = " ".join(found.split()), " ".join(expected.split())
-    return edit_distance(found, expected) / len(expected)
 
 
 def font(size: int) -> ImageFont.ImageFont:

@@ -22,6 +22,10 @@ class DocumentError(CptflowError):
         self.reason = reason
         self.detail = detail
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        # Rebuilt from its two arguments when it crosses a process boundary.
+        return (type(self), (self.reason, self.detail))
+
 
 class X12Error(CptflowError):
     """An X12 file that cannot be read, naming the file and the segment."""
@@ -44,3 +48,15 @@ class X12Error(CptflowError):
         self.reason = reason
         self.segment_index = segment_index
         self.segment_id = segment_id
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (
+            _rebuild_x12_error,
+            (self.file, self.reason, self.segment_index, self.segment_id),
+        )
+
+
+def _rebuild_x12_error(
+    file: str, reason: str, segment_index: int | None, segment_id: str | None
+) -> X12Error:
+    return X12Error(file, reason, segment_index=segment_index, segment_id=segment_id)

@@ -1,0 +1,72 @@
+"""claims.claim_lines: coded encounters priced into claim lines with dx pointers."""
+
+import polars as pl
+from dagster import AssetExecutionContext, MaterializeResult, asset
+
+from cptflow.assets.checks import check_specs_for
+from cptflow.assets.publishing import count_metadata, stage_check_publish
+from cptflow.orchestration.partitions import daily_partitions, partition_date_of
+from cptflow.orchestration.resources import WarehouseResource
+from cptflow.transforms.claims import build_claims
+
+KEY = ("claims", "claim_lines")
+
+
+@asset(
+    key=list(KEY),
+    deps=[["coding", "encounter_codes"]],
+    partitions_def=daily_partitions,
+    check_specs=check_specs_for(KEY),
+    group_name="claims",
+)
+def claim_lines(
+    context: AssetExecutionContext, warehouse: WarehouseResource
+) -> MaterializeResult:
+    """One row per claim line: a coded CPT line priced from the fee schedule.
+
+    Source: coding.encounters and coding.encounter_codes. The claim headers go to
+    the side table claims.claims; a claim whose encounter awaits review is held.
+    """
+    partition_date = partition_date_of(context.partition_key)
+    encounters = warehouse.read(
+        "select e.*, d.billing_npi from coding.encounters e "
+        "left join intake.documents d "
+        "on d.document_id = e.document_id and d.partition_date = e.partition_date "
+        "where e.partition_date = ? order by e.encounter_id",
+        [partition_date],
+    )
+    codes = warehouse.read(
+        "select * from coding.encounter_codes where partition_date = ? "
+        "order by encounter_id, code_sequence",
+        [partition_date],
+    )
+
+    claims, lines = build_claims(encounters, codes, partition_date=partition_date)
+    check_frame = lines.join(
+        claims.select("claim_id", pl.col("status").alias("claim_status")),
+        on="claim_id",
+    ).with_columns(
+        pl.col("diagnosis_pointers").list.len().alias("diagnosis_pointer_count")
+    )
+    held = claims.filter(pl.col("status") == "held").height
+    context.log.info(
+        "claims %s: %d claims (%d held), %d lines",
+        context.partition_key,
+        claims.height,
+        held,
+        lines.height,
+    )
+    return stage_check_publish(
+        context,
+        warehouse,
+        asset_key=KEY,
+        frames={"claim_lines": lines, "claims": claims},
+        check_frame=check_frame,
+        extra_metadata=count_metadata(
+            {
+                "claims": claims.height,
+                "held_claims": held,
+                "billed_cents": int(round(lines["charge_amount"].sum() * 100)),
+            }
+        ),
+    )

@@ -1,0 +1,136 @@
+"""coding.encounter_codes: CPT lines with modifiers, units, diagnoses and evidence."""
+
+import polars as pl
+from dagster import AssetExecutionContext, MaterializeResult, asset
+
+from cptflow.assets.checks import check_specs_for
+from cptflow.assets.publishing import count_metadata, stage_check_publish
+from cptflow.orchestration.partitions import daily_partitions, partition_date_of
+from cptflow.orchestration.resources import WarehouseResource
+from cptflow.transforms.coding import (
+    code_document,
+    code_frames,
+    default_icd10_table,
+    rules_version,
+)
+from cptflow.transforms.encounters import ENCOUNTER_SCHEMA, encounter_row
+from cptflow.transforms.header import read_header
+from cptflow.transforms.nlp import Mention
+
+KEY = ("coding", "encounter_codes")
+MENTION_FIELDS = tuple(Mention.__dataclass_fields__)
+
+
+@asset(
+    key=list(KEY),
+    deps=[["nlp", "procedure_mentions"], ["intake", "documents"]],
+    partitions_def=daily_partitions,
+    check_specs=check_specs_for(KEY),
+    group_name="coding",
+)
+def encounter_codes(
+    context: AssetExecutionContext, warehouse: WarehouseResource
+) -> MaterializeResult:
+    """One row per CPT line coded for an encounter of the partition.
+
+    Source: ocr.page_texts, nlp.procedure_mentions and intake.documents. Side tables:
+    coding.encounters (one row per encounter, with its review flag and reasons) and
+    coding.physician_queries (documentation gaps that block a specific code).
+    """
+    partition_date = partition_date_of(context.partition_key)
+    documents = warehouse.read(
+        "select * from intake.documents where partition_date = ? "
+        "and status = 'processed' and document_id in "
+        "(select document_id from ocr.page_texts where partition_date = ?) "
+        "order by file_path",
+        [partition_date, partition_date],
+    )
+    pages = warehouse.read(
+        "select document_id, page_number, text from ocr.page_texts "
+        "where partition_date = ? order by document_id, page_number",
+        [partition_date],
+    )
+    mentions = warehouse.read(
+        "select * from nlp.procedure_mentions where partition_date = ? "
+        "order by document_id, page_number, start",
+        [partition_date],
+    )
+
+    icd10 = default_icd10_table()
+    version = rules_version()
+    encounters, code_parts, query_parts = [], [], []
+    for document in documents.iter_rows(named=True):
+        document_id = document["document_id"]
+        page_list = _pages_of(pages, document_id)
+        header = read_header(page_list[0][1] if page_list else "")
+        dos = document["date_of_service"] or header.date_of_service
+        result = code_document(
+            page_list,
+            _mentions_of(mentions, document_id),
+            date_of_service=dos,
+            icd10=icd10,
+        )
+        encounters.append(
+            encounter_row(
+                document,
+                header,
+                partition_date=partition_date,
+                needs_review=result.needs_review,
+                review_reasons=list(result.review_reasons),
+                rules_version=version,
+            )
+        )
+        codes, queries = code_frames(
+            document["encounter_id"], document_id, partition_date, result
+        )
+        code_parts.append(codes)
+        query_parts.append(queries)
+
+    empty_codes, empty_queries = code_frames("", "", partition_date, None)
+    codes = pl.concat([empty_codes, *code_parts], how="vertical")
+    queries = pl.concat([empty_queries, *query_parts], how="vertical")
+    encounter_frame = pl.DataFrame(encounters, schema=ENCOUNTER_SCHEMA)
+    in_review = encounter_frame.filter(pl.col("needs_review")).height
+    context.log.info(
+        "coding %s: %d encounters (%d for review), %d code lines, %d queries",
+        context.partition_key,
+        encounter_frame.height,
+        in_review,
+        codes.height,
+        queries.height,
+    )
+    return stage_check_publish(
+        context,
+        warehouse,
+        asset_key=KEY,
+        frames={
+            "encounter_codes": codes,
+            "encounters": encounter_frame,
+            "physician_queries": queries,
+        },
+        check_frame=codes.with_columns(
+            pl.col("evidence").list.len().alias("evidence_count")
+        ),
+        extra_metadata=count_metadata(
+            {
+                "encounters": encounter_frame.height,
+                "encounters_for_review": in_review,
+                "physician_queries": queries.height,
+            }
+        ),
+    )
+
+
+def _pages_of(pages: pl.DataFrame, document_id: str) -> list[tuple[int, str]]:
+    """A document's (page number, text) pairs in order."""
+    rows = pages.filter(pl.col("document_id") == document_id)
+    return list(zip(rows["page_number"], rows["text"], strict=True))
+
+
+def _mentions_of(mentions: pl.DataFrame, document_id: str) -> list[Mention]:
+    """A document's stored mentions as the NLP stage's Mention objects."""
+    rows = mentions.filter(pl.col("document_id") == document_id)
+    return [
+        Mention(**{name: row[name] for name in MENTION_FIELDS})
+        for row in rows.iter_rows(named=True)
+    ]

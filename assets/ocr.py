@@ -1,0 +1,212 @@
+"""ocr.page_texts: the text of every page, read from its text layer or OCRed."""
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+from dagster import AssetExecutionContext, MaterializeResult, asset
+
+from cptflow.assets.checks import check_specs_for
+from cptflow.assets.publishing import count_metadata, stage_check_publish
+from cptflow.orchestration.partitions import daily_partitions, partition_date_of
+from cptflow.orchestration.resources import (
+    PipelineSettings,
+    WarehouseResource,
+    replace_keyed_rows,
+)
+from cptflow.transforms.errors import DocumentError
+from cptflow.transforms.ocr import PageExtraction, extract_documents, page_frames
+
+KEY = ("ocr", "page_texts")
+# OCR output depends only on the bytes and these settings, so it is cached by
+# document id: reruns and resumed runs do not OCR a document twice.
+CACHE_PAGES = "ocr.cached_pages"
+CACHE_WORDS = "ocr.cached_words"
+
+
+@asset(
+    key=list(KEY),
+    deps=[["intake", "documents"]],
+    partitions_def=daily_partitions,
+    check_specs=check_specs_for(KEY),
+    group_name="ocr",
+)
+def page_texts(
+    context: AssetExecutionContext,
+    warehouse: WarehouseResource,
+    settings: PipelineSettings,
+) -> MaterializeResult:
+    """One row per page of the partition's processed documents.
+
+    Source: intake.documents. Pages with a usable text layer are read directly;
+    image pages go through ocrmypdf and Tesseract, keeping word boxes (side table
+    ocr.page_words) and the mean word confidence. Documents that fail are listed in
+    ocr.document_status with their reason and left out of the pages.
+    """
+    partition_date = partition_date_of(context.partition_key)
+    profile = _ocr_profile(settings)
+    todo = warehouse.read(
+        "select document_id, file_path, doc_format from intake.documents "
+        "where partition_date = ? and status = 'processed' order by file_path",
+        [partition_date],
+    )
+
+    cached = _cached_ids(warehouse, profile)
+    pending = [row for row in todo.iter_rows() if row[0] not in cached]
+    context.log.info(
+        "ocr %s: %d documents, %d cached, %d to read",
+        context.partition_key,
+        todo.height,
+        todo.height - len(pending),
+        len(pending),
+    )
+    failures, seconds = _extract_pending(
+        warehouse, settings, pending, partition_date, profile
+    )
+
+    pages, words = _published_frames(warehouse, todo, failures, partition_date, profile)
+    status = _status_frame(todo, failures, seconds, partition_date)
+    return stage_check_publish(
+        context,
+        warehouse,
+        asset_key=KEY,
+        frames={"page_texts": pages, "page_words": words, "document_status": status},
+        extra_metadata=count_metadata(
+            {
+                "documents": todo.height,
+                "ocr_pages": pages.filter(pl.col("method") == "ocr").height,
+                "text_layer_pages": pages.filter(
+                    pl.col("method") == "text_layer"
+                ).height,
+                "quarantined_documents": len(failures),
+            }
+        ),
+    )
+
+
+def _ocr_profile(settings: PipelineSettings) -> str:
+    """The settings that change OCR output; a cache entry is valid only for them."""
+    return f"deskew={settings.deskew}"
+
+
+def _cached_ids(warehouse: WarehouseResource, profile: str) -> set[str]:
+    """Document ids whose pages are already cached for this OCR profile."""
+    if not warehouse.table_exists("ocr", "cached_pages"):
+        return set()
+    rows = warehouse.read(
+        f"select distinct document_id from {CACHE_PAGES} where ocr_profile = ?",
+        [profile],
+    )
+    return set(rows["document_id"])
+
+
+def _extract_pending(
+    warehouse: WarehouseResource,
+    settings: PipelineSettings,
+    pending: list[tuple[str, str, str]],
+    partition_date: date,
+    profile: str,
+) -> tuple[dict[str, DocumentError], dict[str, float]]:
+    """OCR the documents not cached yet, caching each as soon as it finishes.
+
+    Returns:
+        The documents that failed, and the seconds each successful one took.
+    """
+    failures: dict[str, DocumentError] = {}
+    seconds: dict[str, float] = {}
+    items = [(doc_id, Path(path), fmt) for doc_id, path, fmt in pending]
+    for document_id, result in extract_documents(
+        items, workers=settings.ocr_workers, deskew=settings.deskew
+    ):
+        if isinstance(result, DocumentError):
+            failures[document_id] = result
+            continue
+        seconds[document_id] = result.seconds
+        _cache_extraction(warehouse, document_id, result, partition_date, profile)
+    return failures, seconds
+
+
+def _cache_extraction(
+    warehouse: WarehouseResource,
+    document_id: str,
+    extraction: PageExtraction,
+    partition_date: date,
+    profile: str,
+) -> None:
+    """Write one document's pages and words to the cache tables."""
+    pages, words = page_frames(document_id, partition_date, extraction)
+    tag = pl.lit(profile).alias("ocr_profile")
+    replace_keyed_rows(
+        warehouse,
+        CACHE_PAGES,
+        pages.drop("partition_date").with_columns(tag),
+        key="document_id",
+    )
+    replace_keyed_rows(
+        warehouse,
+        CACHE_WORDS,
+        words.drop("partition_date").with_columns(tag),
+        key="document_id",
+    )
+
+
+def _published_frames(
+    warehouse: WarehouseResource,
+    todo: pl.DataFrame,
+    failures: dict[str, DocumentError],
+    partition_date: date,
+    profile: str,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The partition's pages and words, taken from the cache."""
+    ids = [doc_id for doc_id in todo["document_id"] if doc_id not in failures]
+    empty = page_frames("", partition_date, PageExtraction(pages=[], words=[]))
+    if not ids:
+        return empty
+    frames = []
+    for cache in (CACHE_PAGES, CACHE_WORDS):
+        frame = warehouse.read(
+            f"select * exclude (ocr_profile) from {cache} "
+            "where ocr_profile = ? and list_contains(?, document_id) "
+            "order by all",
+            [profile, ids],
+        )
+        frames.append(
+            frame.with_columns(pl.lit(partition_date).alias("partition_date"))
+        )
+    return frames[0], frames[1]
+
+
+def _status_frame(
+    todo: pl.DataFrame,
+    failures: dict[str, DocumentError],
+    seconds: dict[str, float],
+    partition_date: date,
+) -> pl.DataFrame:
+    """One row per document: processed, or quarantined with its reason.
+
+    `seconds` is this run's reading time; NULL when the pages came from the cache.
+    """
+    rows = []
+    for document_id in todo["document_id"]:
+        error = failures.get(document_id)
+        rows.append(
+            {
+                "document_id": document_id,
+                "partition_date": partition_date,
+                "status": "quarantined" if error else "processed",
+                "reason": error.reason if error else None,
+                "detail": error.detail if error else None,
+                "seconds": seconds.get(document_id),
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "document_id": pl.Utf8,
+            "partition_date": pl.Date,
+            "status": pl.Utf8,
+            "reason": pl.Utf8,
+            "detail": pl.Utf8,
+            "seconds": pl.Float64,
+        },
+    )

@@ -1,0 +1,96 @@
+"""The write protocol every asset follows: stage, check, then publish the partition."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+from dagster import (
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    TableColumn,
+    TableSchema,
+)
+
+from cptflow.assets.checks import blocking_failed, check_results, run_checks
+from cptflow.orchestration.partitions import partition_date_of
+from cptflow.orchestration.resources import WarehouseResource
+
+
+def stage_check_publish(
+    context: AssetExecutionContext,
+    warehouse: WarehouseResource,
+    *,
+    asset_key: tuple[str, str],
+    frames: Mapping[str, pl.DataFrame],
+    check_frame: pl.DataFrame | None = None,
+    extra_metadata: Mapping[str, object] | None = None,
+) -> MaterializeResult:
+    """Stage every table of the stage, run its suite, and publish only if it passes.
+
+    Args:
+        context: the asset's execution context (gives the partition).
+        warehouse: the DuckDB resource.
+        asset_key: (schema, table) of the asset; its suite gates the publish.
+        frames: table name (within the asset's schema) to the partition's rows; the
+            asset's own table first, side tables after.
+        check_frame: the frame the suite validates, when it needs derived columns;
+            defaults to the asset's own table.
+        extra_metadata: counts to show in the Dagster UI beside the row counts.
+
+    Returns:
+        The materialization with its check results. A failing blocking check leaves
+        the published rows untouched and the bad rows in the staging table.
+    """
+    schema, table = asset_key
+    partition_date = partition_date_of(context.partition_key)
+
+    for name, frame in frames.items():
+        warehouse.stage(schema, name, frame, partition_date)
+
+    outcomes = run_checks(
+        asset_key, check_frame if check_frame is not None else frames[table]
+    )
+    is_published = not blocking_failed(outcomes)
+    if is_published:
+        warehouse.publish([(schema, name) for name in frames], partition_date)
+    else:
+        context.log.error(
+            "Checks failed for %s partition %s; rows kept in %s._staging_%s",
+            ".".join(asset_key),
+            context.partition_key,
+            schema,
+            table,
+        )
+
+    metadata: dict[str, object] = {
+        "dagster/row_count": frames[table].height,
+        "dagster/column_schema": _table_schema(frames[table]),
+        "published": is_published,
+    }
+    for name, frame in frames.items():
+        if name != table:
+            metadata[f"rows_{name}"] = frame.height
+    metadata.update(extra_metadata or {})
+    return MaterializeResult(
+        metadata=metadata,
+        check_results=check_results(
+            outcomes, staging_table=f"{schema}._staging_{table}"
+        ),
+    )
+
+
+def _table_schema(frame: pl.DataFrame) -> TableSchema:
+    """The frame's columns and types, shown in the Dagster UI."""
+    return TableSchema(
+        columns=[
+            TableColumn(name=name, type=str(dtype))
+            for name, dtype in frame.schema.items()
+        ]
+    )
+
+
+def count_metadata(counts: Mapping[str, int]) -> dict[str, MetadataValue]:
+    """Counts as integer metadata values."""
+    return {name: MetadataValue.int(value) for name, value in counts.items()}

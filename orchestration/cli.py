@@ -1,0 +1,356 @@
+"""The `cptflow` command line: demo, run, code, evaluate, remit and ui.
+
+Further commands live one per module in `orchestration/commands/`; each registers
+itself on the shared `app` from `cli_support` and is imported at the end here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import pkgutil
+import shutil
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cptflow.orchestration.cli_support import app, err, setup_logging
+from cptflow.orchestration.settings import (
+    Paths,
+    prepare_dagster_home,
+    quiet_environment,
+)
+
+# The demo's documents arrive on a fixed day so that its output is reproducible;
+# the simulated payer pays two weeks later.
+DEMO_RECEIVED = date(2026, 11, 2)
+DEMO_PAYMENT = DEMO_RECEIVED + timedelta(days=14)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="DuckDB file (default: $CPTFLOW_DB, else under home)."),
+]
+
+
+@app.command()
+def run(
+    inbox: Annotated[
+        Path, typer.Option(help="Folder of clinical documents and optional manifest.")
+    ],
+    remits: Annotated[
+        Path | None, typer.Option(help="Folder of 835 remittance files.")
+    ] = None,
+    db: DbOption = None,
+    partition: Annotated[
+        str | None,
+        typer.Option(help="YYYY-MM-DD: assign every inbox file to this received date."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option(help="Show stage logs.")] = False,
+) -> None:
+    """Materialize every stage for the documents in INBOX (and remittances)."""
+    setup_logging(verbose)
+    if not inbox.is_dir():
+        raise typer.BadParameter(f"{inbox} is not a folder", param_hint="--inbox")
+    if remits is not None and not remits.is_dir():
+        raise typer.BadParameter(f"{remits} is not a folder", param_hint="--remits")
+    chosen = _parse_partition(partition)
+
+    paths = _paths(db, inbox=inbox, remits=remits)
+    partitions = [chosen] if chosen else _partitions_present(paths)
+    if not partitions:
+        err.print(f"Nothing to do: {inbox} holds no documents or remittances.")
+        raise typer.Exit(0)
+    ok = _run_and_report(paths, partitions, assign=chosen is not None, verbose=verbose)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def demo(
+    db: DbOption = None,
+    verbose: Annotated[bool, typer.Option(help="Show stage logs.")] = False,
+) -> None:
+    """Write a demo inbox of fake patients' documents, run the whole pipeline on it,
+    let a simulated payer answer with 835s, and post them."""
+    setup_logging(verbose)
+    from cptflow.transforms.demo import write_demo_inbox
+
+    home = Path(os.environ.get("CPTFLOW_HOME", Path.home() / ".cptflow")) / "demo"
+    inbox, remits = home / "inbox", home / "remits"
+    for folder in (inbox, remits):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+    db_path = db or home / "cptflow.duckdb"
+    written = write_demo_inbox(
+        inbox, answers_path=home / "answers.json", received_date=DEMO_RECEIVED
+    )
+    err.print(f"Demo inbox: {len(written.paths)} files in {inbox}")
+
+    paths = _paths(db_path, inbox=inbox, remits=remits)
+    ok = _run_and_report(paths, [DEMO_RECEIVED], assign=True, verbose=verbose)
+    if not ok:
+        raise typer.Exit(1)
+
+    files = _simulate_payer(paths, DEMO_RECEIVED, DEMO_PAYMENT)
+    err.print(f"Payer simulator wrote {len(files)} remittance file(s) to {remits}")
+    ok = _run_and_report(
+        paths, [DEMO_PAYMENT], assign=False, verbose=verbose, remits_only=True
+    )
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def code(
+    files: Annotated[list[Path], typer.Argument(help="Documents to code.")],
+    format: Annotated[str, typer.Option("--format", help="Output format.")] = "jsonl",
+    verbose: Annotated[bool, typer.Option(help="Show logs.")] = False,
+) -> None:
+    """Code documents with the pipeline's own transforms; one JSON line per file."""
+    setup_logging(verbose)
+    if format != "jsonl":
+        raise typer.BadParameter("only jsonl is supported", param_hint="--format")
+    from cptflow.transforms.code_files import code_file
+
+    for path in files:
+        sys.stdout.write(json.dumps(code_file(path)) + "\n")
+        sys.stdout.flush()
+
+
+@app.command()
+def remit(
+    file: Annotated[Path, typer.Argument(help="An 835 remittance file.")],
+    format: Annotated[str, typer.Option("--format", help="Output format.")] = "jsonl",
+) -> None:
+    """Print an 835's service-line payments, adjustments and denial categories."""
+    setup_logging(False)
+    if format != "jsonl":
+        raise typer.BadParameter("only jsonl is supported", param_hint="--format")
+    from cptflow.transforms.errors import X12Error
+    from cptflow.transforms.remits import remit_json_objects
+    from cptflow.transforms.x12.remit835 import parse_835
+
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        err.print(f"{file}: cannot be read ({error.strerror})")
+        raise typer.Exit(2) from None
+    try:
+        objects = remit_json_objects(parse_835(data, file_name=file.name))
+    except X12Error as error:
+        err.print(str(error))
+        raise typer.Exit(1) from None
+    for obj in objects:
+        sys.stdout.write(json.dumps(obj) + "\n")
+
+
+@app.command()
+def evaluate(
+    gold: Annotated[Path, typer.Option(help="Gold labels, JSONL (eval schema).")],
+    mtsamples: Annotated[
+        Path | None,
+        typer.Option(
+            help="MTSamples CSV (default: mtsamples.csv beside the gold's data folder)."
+        ),
+    ] = None,
+    predictions: Annotated[
+        Path | None, typer.Option(help="Also write the predictions JSONL here.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option(help="List every wrong document.")] = False,
+) -> None:
+    """Code the gold set's notes with `cptflow code` and print how right it was."""
+    setup_logging(False)
+    from cptflow.orchestration.evaluate_report import run_evaluation
+
+    if not gold.is_file():
+        raise typer.BadParameter(f"{gold} is not a file", param_hint="--gold")
+    source = mtsamples or gold.resolve().parents[1] / "data/mtsamples/mtsamples.csv"
+    if not source.is_file():
+        raise typer.BadParameter(f"{source} is not a file", param_hint="--mtsamples")
+    run_evaluation(gold, source, predictions_path=predictions, verbose=verbose)
+
+
+@app.command()
+def ui(
+    db: DbOption = None,
+    port: Annotated[int, typer.Option(help="Port on localhost.")] = 3000,
+) -> None:
+    """Start the Dagster webserver and daemon on localhost (schedules need both)."""
+    paths = _paths(db)
+    prepare_dagster_home(paths.dagster_home)
+    env = {**os.environ, "CPTFLOW_DB": str(paths.db)}
+    module = ["-m", "cptflow.orchestration.definitions"]
+    bin_dir = Path(sys.executable).parent
+    daemon = subprocess.Popen([bin_dir / "dagster-daemon", "run", *module], env=env)
+    try:
+        subprocess.run(
+            [
+                bin_dir / "dagster-webserver",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                *module,
+            ],
+            env=env,
+            check=False,
+        )
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=30)
+
+
+def _parse_partition(value: str | None) -> date | None:
+    """A --partition value as a date, or a usage error (exit 2)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--partition"
+        ) from None
+
+
+def _paths(
+    db: Path | None, *, inbox: Path | None = None, remits: Path | None = None
+) -> Paths:
+    """Paths from the environment with the command's options applied."""
+    quiet_environment()
+    base = Paths.from_env(db=db)
+    paths = Paths(
+        home=base.home,
+        db=base.db,
+        inbox=(inbox or base.inbox).resolve(),
+        remits=(remits or base.remits).resolve(),
+        claims_out=base.claims_out,
+        snapshot=base.snapshot,
+        dagster_home=base.dagster_home,
+    )
+    os.environ["CPTFLOW_DB"] = str(paths.db)
+    return paths
+
+
+def _partitions_present(paths: Paths) -> list[date]:
+    """Received dates of the inbox's files and payment dates of its remittances."""
+    from cptflow.transforms.inbox_partitions import inbox_received_dates
+    from cptflow.transforms.manifest import read_manifest
+    from cptflow.transforms.x12.remit835 import payment_dates
+
+    dates = inbox_received_dates(paths.inbox, read_manifest(paths.inbox))
+    if paths.remits.is_dir():
+        for path in sorted(paths.remits.iterdir()):
+            if path.is_file():
+                dates |= payment_dates(path.read_bytes(), file_name=path.name)
+    return sorted(dates)
+
+
+def _run_and_report(
+    paths: Paths,
+    partitions: list[date],
+    *,
+    assign: bool,
+    verbose: bool,
+    remits_only: bool = False,
+) -> bool:
+    """Run the partitions, print what each stage produced, and say if all passed."""
+    from dagster import AssetKey
+
+    from cptflow.orchestration.definitions import build_definitions
+    from cptflow.orchestration.runner import run_partitions
+
+    defs = build_definitions(paths, assign_partition=assign)
+    selection = None
+    if remits_only:
+        selection = [AssetKey(["remits", "remittance_lines"])] + [
+            key
+            for key in defs.resolve_all_asset_keys()
+            if key.path[0] not in {"intake", "ocr", "nlp", "coding", "claims", "remits"}
+        ]
+    with (
+        err.status(f"Running {len(partitions)} partition(s)...")
+        if err.is_terminal
+        else _nothing()
+    ):
+        runs = run_partitions(
+            defs,
+            paths,
+            partitions,
+            asset_keys=selection,
+            log_level="INFO" if verbose else "CRITICAL",
+        )
+
+    _print_counts(paths, partitions)
+    for partition_run in runs:
+        if not partition_run.success:
+            err.print(f"[red]Partition {partition_run.partition_key} failed[/red]")
+            for reason in partition_run.failures:
+                err.print(f"  {reason}")
+    return all(r.success for r in runs)
+
+
+def _print_counts(paths: Paths, partitions: list[date]) -> None:
+    """A table of rows per stage for these partitions and rows per mart."""
+    from cptflow.orchestration.runner import mart_counts, stage_counts
+
+    if not paths.db.exists():
+        return
+    table = Table(title=f"cptflow run: {', '.join(p.isoformat() for p in partitions)}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in stage_counts(str(paths.db), partitions):
+        table.add_row(name, str(count))
+    for name, count in mart_counts(str(paths.db)):
+        table.add_row(name, str(count))
+    err.print(table)
+
+
+class _nothing:
+    """A do-nothing context manager for output that is not a terminal."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _simulate_payer(paths: Paths, received: date, payment: date) -> list[Path]:
+    """Adjudicate the demo's ready claims as an outside payer and write 835 files."""
+    import duckdb
+
+    from cptflow.transforms.payer import adjudicate_to_files
+
+    with duckdb.connect(str(paths.db), read_only=True) as conn:
+        claims = conn.execute(
+            "select * from claims.claims where partition_date = ? and status = 'ready'",
+            [received],
+        ).pl()
+        lines = conn.execute(
+            "select * from claims.claim_lines where partition_date = ?", [received]
+        ).pl()
+    return adjudicate_to_files(claims, lines, folder=paths.remits, payment_date=payment)
+
+
+def _register_commands() -> None:
+    """Import every module of orchestration/commands so its commands register."""
+    from cptflow.orchestration import commands
+
+    for module in pkgutil.iter_modules(commands.__path__):
+        importlib.import_module(f"{commands.__name__}.{module.name}")
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Entry point for `python -m cptflow.orchestration.cli`."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""One module per further `cptflow` command; each registers itself on the app."""

@@ -1,0 +1,149 @@
+"""Dagster resources: every path, connection and setting an asset needs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from dagster import ConfigurableResource
+from dagster_duckdb import DuckDBResource
+
+STAGE_SCHEMAS = ("intake", "ocr", "nlp", "coding", "claims", "remits", "reference")
+
+
+class WarehouseResource(DuckDBResource):
+    """The one DuckDB file, with the stage-then-publish protocol every asset follows.
+
+    DuckDB allows one writer per file, so every connection of a run goes through
+    this resource and is closed as soon as the step is done.
+    """
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Open the database, creating its folder and the stage schemas if needed."""
+        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        with self.get_connection() as conn:
+            for schema in STAGE_SCHEMAS:
+                conn.execute(f"create schema if not exists {schema}")
+            yield conn
+
+    def read(self, sql: str, params: list | None = None) -> pl.DataFrame:
+        """Run a query with bound parameters and return a polars frame."""
+        with self.connect() as conn:
+            return conn.execute(sql, params or []).pl()
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        """Whether `schema.table` exists yet (a first run has none)."""
+        with self.connect() as conn:
+            found = conn.execute(
+                "select count(*) from information_schema.tables "
+                "where table_schema = ? and table_name = ?",
+                [schema, table],
+            ).fetchone()
+        return bool(found and found[0])
+
+    def stage(
+        self, schema: str, table: str, frame: pl.DataFrame, partition_date: date
+    ) -> None:
+        """Replace the partition's rows in the staging table `<schema>._staging_<t>`."""
+        staging = f"{schema}._staging_{table}"
+        with self.connect() as conn:
+            _ensure_table(conn, staging, frame)
+            conn.execute("begin")
+            conn.execute(
+                f"delete from {staging} where partition_date = ?", [partition_date]
+            )
+            conn.register("staged_frame", frame.to_arrow())
+            conn.execute(f"insert into {staging} by name select * from staged_frame")
+            conn.unregister("staged_frame")
+            conn.execute("commit")
+
+    def publish(self, tables: list[tuple[str, str]], partition_date: date) -> int:
+        """Swap staged partitions into the published tables in one transaction.
+
+        Returns:
+            The number of rows published across the tables.
+        """
+        published = 0
+        with self.connect() as conn:
+            conn.execute("begin")
+            for schema, table in tables:
+                staging = f"{schema}._staging_{table}"
+                target = f"{schema}.{table}"
+                conn.execute(
+                    f"create table if not exists {target} as "
+                    f"select * from {staging} limit 0"
+                )
+                conn.execute(
+                    f"delete from {target} where partition_date = ?", [partition_date]
+                )
+                row = conn.execute(
+                    f"insert into {target} by name select * from {staging} "
+                    "where partition_date = ?",
+                    [partition_date],
+                ).fetchone()
+                published += int(row[0]) if row else 0
+                conn.execute(
+                    f"delete from {staging} where partition_date = ?", [partition_date]
+                )
+            conn.execute("commit")
+        return published
+
+
+def _ensure_table(
+    conn: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame
+) -> None:
+    """Create `name` with the frame's columns when it does not exist yet."""
+    conn.register("shape_frame", frame.head(0).to_arrow())
+    conn.execute(f"create table if not exists {name} as select * from shape_frame")
+    conn.unregister("shape_frame")
+
+
+class PipelineSettings(ConfigurableResource):
+    """Where a run reads its input and how hard it works.
+
+    Attributes:
+        inbox_dir: folder of incoming clinical documents (and an optional manifest).
+        remits_dir: folder of 835 remittance files.
+        claims_out_dir: folder the 837P claim files are written to.
+        assign_partition: when true every inbox file belongs to the run's partition;
+            otherwise a file belongs to its manifest received date, else its
+            modification date.
+        ocr_workers: documents OCRed at once, each with Tesseract on one thread.
+        deskew: straighten skewed scans before OCR (about 1.5 s a page more).
+    """
+
+    inbox_dir: str
+    remits_dir: str
+    claims_out_dir: str
+    assign_partition: bool = False
+    ocr_workers: int = 2
+    deskew: bool = False
+
+
+def replace_keyed_rows(
+    warehouse: WarehouseResource,
+    table: str,
+    frame: pl.DataFrame,
+    *,
+    key: str,
+) -> None:
+    """Replace the rows of `table` whose `key` values appear in the frame.
+
+    Used for caches keyed by content (a document id), which are written as each
+    document finishes so that a killed run loses nothing already done.
+    """
+    with warehouse.connect() as conn:
+        _ensure_table(conn, table, frame)
+        conn.register("keyed_frame", frame.to_arrow())
+        conn.execute("begin")
+        conn.execute(
+            f"delete from {table} where {key} in (select {key} from keyed_frame)"
+        )
+        conn.execute(f"insert into {table} by name select * from keyed_frame")
+        conn.execute("commit")
+        conn.unregister("keyed_frame")

@@ -1,0 +1,192 @@
+"""Coding rule files: loading, validity by date of service and the rules version."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+RULES_DIR = Path(__file__).resolve().parent / "rules"
+FAMILY_FILES = ("gi_endoscopy.yaml", "abdominal_surgery.yaml", "imaging.yaml")
+
+
+@dataclass(frozen=True)
+class DocumentationGap:
+    """What a fallback code lacks, and how to ask the author for it."""
+
+    missing: str
+    question: str
+
+
+@dataclass(frozen=True)
+class CodeRule:
+    """One CPT code a group can produce, and the concepts that call for it."""
+
+    rule_id: str
+    cpt_code: str
+    when: tuple[frozenset[str], ...]
+    unless: frozenset[str]
+    role: str
+    specificity: int
+    effective_from: dt.date
+    effective_to: dt.date | None
+    replaced_by: str | None
+    add_on_of: frozenset[str]
+    gap: DocumentationGap | None
+
+    def is_effective(self, on: dt.date) -> bool:
+        """Whether the code exists on a date of service."""
+        if on < self.effective_from:
+            return False
+        return self.effective_to is None or on <= self.effective_to
+
+    def matches(self, concepts: set[str]) -> bool:
+        """Whether the performed concepts satisfy one of the rule's alternatives."""
+        if self.unless & concepts:
+            return False
+        return any(required <= concepts for required in self.when)
+
+
+@dataclass(frozen=True)
+class ModifierRule:
+    """A modifier added to a group's codes when concepts call for it."""
+
+    modifier: str
+    when: frozenset[str]
+    unless: frozenset[str]
+
+
+@dataclass(frozen=True)
+class CodeGroup:
+    """Codes for one procedure, anchored on its concepts."""
+
+    group: str
+    family: str
+    anchors: frozenset[str]
+    anchor_sections: frozenset[str] | None
+    combine: str
+    codes: tuple[CodeRule, ...]
+    modifiers: tuple[ModifierRule, ...] = field(default=())
+    anchor_sets: tuple[frozenset[str], ...] = field(default=())
+    yields_to: frozenset[str] = field(default=frozenset())
+    unless_sections: frozenset[str] = field(default=frozenset())
+
+    def is_anchored(self, concepts: set[str]) -> bool:
+        """Whether the anchor concepts found make the procedure present."""
+        if not self.anchor_sets:
+            return bool(self.anchors & concepts)
+        return any(required <= concepts for required in self.anchor_sets)
+
+    @property
+    def concepts(self) -> frozenset[str]:
+        """Every concept the group's rules read."""
+        used: set[str] = set(self.anchors)
+        for rule in self.codes:
+            for required in rule.when:
+                used |= required
+            used |= rule.unless
+        for modifier in self.modifiers:
+            used |= modifier.when | modifier.unless
+        return frozenset(used)
+
+
+def load_yaml(name: str) -> dict[str, Any]:
+    """Read one YAML file of the rules folder.
+
+    Args:
+        name: file name inside transforms/coding/rules/.
+
+    Returns:
+        The parsed mapping.
+    """
+    with (RULES_DIR / name).open(encoding="utf-8") as handle:
+        return dict(yaml.safe_load(handle))
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def _code_rule(raw: dict[str, Any]) -> CodeRule:
+    gap = raw.get("gap")
+    return CodeRule(
+        rule_id=raw["rule_id"],
+        cpt_code=str(raw["cpt_code"]),
+        when=tuple(frozenset(alternative) for alternative in raw["when"]),
+        unless=frozenset(raw.get("unless", [])),
+        role=raw.get("role", "primary"),
+        specificity=int(raw.get("specificity", 0)),
+        effective_from=_as_date(raw["effective_from"]) or dt.date.min,
+        effective_to=_as_date(raw.get("effective_to")),
+        replaced_by=raw.get("replaced_by"),
+        add_on_of=frozenset(str(code) for code in raw.get("add_on_of", [])),
+        gap=DocumentationGap(gap["missing"], gap["question"].strip()) if gap else None,
+    )
+
+
+def _code_group(family: str, raw: dict[str, Any]) -> CodeGroup:
+    sections = raw.get("anchor_sections")
+    return CodeGroup(
+        group=raw["group"],
+        family=family,
+        anchors=frozenset(raw["anchors"]),
+        anchor_sections=frozenset(sections) if sections else None,
+        combine=raw.get("combine", "exclusive"),
+        codes=tuple(_code_rule(code) for code in raw["codes"]),
+        anchor_sets=tuple(frozenset(item) for item in raw.get("anchor_sets", [])),
+        yields_to=frozenset(raw.get("yields_to", [])),
+        unless_sections=frozenset(raw.get("unless_sections", [])),
+        modifiers=tuple(
+            ModifierRule(
+                modifier=str(item["modifier"]),
+                when=frozenset(item["when"]),
+                unless=frozenset(item.get("unless", [])),
+            )
+            for item in raw.get("modifiers", [])
+        ),
+    )
+
+
+@functools.cache
+def load_groups() -> tuple[CodeGroup, ...]:
+    """Load every procedure family's code groups.
+
+    Returns:
+        The groups of all family files, in file order.
+    """
+    groups: list[CodeGroup] = []
+    for name in FAMILY_FILES:
+        raw = load_yaml(name)
+        groups.extend(_code_group(raw["family"], group) for group in raw["groups"])
+    return tuple(groups)
+
+
+@functools.cache
+def load_common() -> dict[str, Any]:
+    """Load the settings shared by every family (section weights, sites, sides).
+
+    Returns:
+        The parsed common.yaml.
+    """
+    return load_yaml("common.yaml")
+
+
+@functools.cache
+def rules_version() -> str:
+    """Name the rule set in force: its declared version and a content digest.
+
+    Returns:
+        For example `2025.1+3f9a0c12`; any edit of a rule file changes it.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(RULES_DIR.iterdir()):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return f"{load_common()['version']}+{digest.hexdigest()[:8]}"
