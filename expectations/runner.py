@@ -136,7 +136,7 @@ def _gx_context() -> tuple[Any, Any]:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    _quiet_gx_loggers()
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(
         globally=False, metric_calculations=False
@@ -144,6 +144,13 @@ def _gx_context() -> tuple[Any, Any]:
     source = context.data_sources.add_pandas("stage_frames")
     asset = source.add_dataframe_asset("stage_frame")
     return context, asset.add_batch_definition_whole_dataframe("whole_frame")
+
+
+def _quiet_gx_loggers() -> None:
+    """GX sets INFO on some of its own loggers; the pipeline wants warnings only."""
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("great_expectations"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _to_pandas(frame: pl.DataFrame) -> Any:

@@ -348,8 +348,18 @@ _register_commands()
 
 
 def main() -> None:
-    """Entry point for `python -m cptflow.orchestration.cli`."""
-    app()
+    """The `cptflow` entry point: no traceback reaches the user.
+
+    Expected failures are reported by each command with the file and reason; an
+    unexpected one is reported in one line (set CPTFLOW_DEBUG=1 for the trace).
+    """
+    try:
+        app()
+    except Exception as error:
+        if os.environ.get("CPTFLOW_DEBUG"):
+            raise
+        err.print(f"cptflow: unexpected {type(error).__name__}: {error}")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -19,19 +18,16 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Run `cptflow demo` once for the module, in its own home folder."""
-    home = tmp_path_factory.mktemp("demo-home")
-    os.environ["CPTFLOW_HOME"] = str(home)
-    os.environ["DAGSTER_HOME"] = str(home / "dagster")
-    result = runner.invoke(app, ["demo"], catch_exceptions=False)
-    demo_dir = home / "demo"
+def demo(demo_run) -> dict:
+    """The session's demo run, with the instance it recorded its runs in."""
+    assert demo_run.exit_code == 0, demo_run.output
     return {
-        "result": result,
-        "home": home,
-        "db": demo_dir / "cptflow.duckdb",
-        "inbox": demo_dir / "inbox",
-        "answers": json.loads((demo_dir / "answers.json").read_text()),
+        "result": demo_run,
+        "home": demo_run.home,
+        "db": demo_run.db,
+        "inbox": demo_run.inbox,
+        "answers": demo_run.answers,
+        "dagster_home": demo_run.dagster_home,
     }
 
 
@@ -41,7 +37,6 @@ def _query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
 
 
 def test_demo_exits_zero_and_prints_stage_counts(demo: dict) -> None:
-    assert demo["result"].exit_code == 0, demo["result"].output
     for table in (
         "intake.documents",
         "ocr.page_texts",
@@ -53,7 +48,7 @@ def test_demo_exits_zero_and_prints_stage_counts(demo: dict) -> None:
 
 
 def test_demo_runs_succeed_with_every_check_passing(demo: dict) -> None:
-    with DagsterInstance.get() as instance:
+    with DagsterInstance.from_config(str(demo["dagster_home"])) as instance:
         runs = instance.get_runs()
         assert len(runs) == 2
         assert {run.status for run in runs} == {DagsterRunStatus.SUCCESS}
@@ -144,31 +139,27 @@ def test_demo_builds_denial_marts(demo: dict) -> None:
     assert by_code == denied
 
 
-def test_rerunning_a_partition_leaves_row_counts_unchanged(demo: dict) -> None:
+def test_rerunning_a_partition_leaves_row_counts_unchanged(
+    demo: dict, tmp_path: Path
+) -> None:
+    # Work on a copy: the session's demo database is shared read-only.
+    db = tmp_path / "rerun.duckdb"
+    shutil.copy(demo["db"], db)
+
     def counts() -> dict[str, int]:
         tables = _query(
-            demo["db"],
+            db,
             "select table_schema, table_name from information_schema.tables "
             "where table_type = 'BASE TABLE' order by 1, 2",
         )
         return {
-            f"{s}.{t}": _query(demo["db"], f'select count(*) from "{s}"."{t}"')[0][0]
+            f"{s}.{t}": _query(db, f'select count(*) from "{s}"."{t}"')[0][0]
             for s, t in tables
         }
 
     before = counts()
-    result = runner.invoke(
-        app,
-        [
-            "run",
-            "--inbox",
-            str(demo["inbox"]),
-            "--db",
-            str(demo["db"]),
-            "--partition",
-            DEMO_RECEIVED.isoformat(),
-        ],
-        catch_exceptions=False,
-    )
+    arguments = ["run", "--inbox", str(demo["inbox"]), "--db", str(db)]
+    arguments += ["--partition", DEMO_RECEIVED.isoformat()]
+    result = runner.invoke(app, arguments, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert counts() == before

@@ -66,6 +66,9 @@ def extract_documents(
 def _limit_threads() -> None:
     # Tesseract reads this when it starts, so it must be set before any OCR runs.
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    # A spawned worker has no logging set up: without this, ocrmypdf's relayed
+    # Tesseract warnings would reach the user's terminal through the last resort.
+    logging.getLogger("ocrmypdf").setLevel(logging.ERROR)
 
 
 def _extract(path: Path, doc_format: str, deskew: bool) -> WorkerResult:
