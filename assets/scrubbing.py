@@ -1,0 +1,187 @@
+"""claims.claim_edits and claims.claim_files: scrub claim lines, write 837P files."""
+
+from datetime import datetime, time
+from pathlib import Path
+
+import polars as pl
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from cptflow.assets.checks import check_specs_for
+from cptflow.assets.publishing import count_metadata, stage_check_publish
+from cptflow.orchestration.partitions import daily_partitions, partition_date_of
+from cptflow.orchestration.resources import PipelineSettings, WarehouseResource
+from cptflow.transforms.reference.load import has_reference_data, load_bundled
+from cptflow.transforms.scrubbing.claim_files import (
+    claims_for_file,
+    held_claim_ids,
+    load_submission,
+    write_claim_file,
+)
+from cptflow.transforms.scrubbing.engine import scrub
+
+EDITS_KEY = ("claims", "claim_edits")
+FILES_KEY = ("claims", "claim_files")
+FILE_SCHEMA = {
+    "partition_date": pl.Date,
+    "file_name": pl.Utf8,
+    "control_number": pl.Int64,
+    "claim_count": pl.Int32,
+    "claim_ids": pl.List(pl.Utf8),
+    "held_claim_ids": pl.List(pl.Utf8),
+}
+_CLAIMS_SQL = (
+    "select c.*, d.patient_name, d.patient_birth_date, d.patient_sex "
+    "from claims.claims c "
+    "left join coding.encounters e on e.encounter_id = c.encounter_id "
+    "and e.partition_date = c.partition_date "
+    "left join intake.documents d on d.document_id = e.document_id "
+    "and d.partition_date = e.partition_date "
+    "where c.partition_date = ? and c.status = 'ready' order by c.claim_id"
+)
+_LINES_SQL = (
+    "select l.* from claims.claim_lines l join claims.claims c "
+    "on c.claim_id = l.claim_id and c.partition_date = l.partition_date "
+    "where l.partition_date = ? and c.status = 'ready' "
+    "order by l.claim_id, l.claim_line_number"
+)
+
+
+@asset(
+    key=list(EDITS_KEY),
+    deps=[["claims", "claim_lines"]],
+    partitions_def=daily_partitions,
+    check_specs=check_specs_for(EDITS_KEY),
+    group_name="claims",
+)
+def claim_edits(
+    context: AssetExecutionContext, warehouse: WarehouseResource
+) -> MaterializeResult:
+    """One row per edit a ready claim fails: NCCI PTP, MUE, add-on, invalid code or
+    diagnosis, modifier, NPI, missing field or reference version.
+
+    Source: claims.claims and claims.claim_lines, checked against the reference
+    version in force on each date of service (the bundled extract when none is
+    loaded).
+    """
+    partition_date = partition_date_of(context.partition_key)
+    claims, lines = _ready_claims(warehouse, partition_date)
+
+    with warehouse.connect() as conn:
+        if not has_reference_data(conn):
+            context.log.warning("no reference data loaded: loading the bundled extract")
+            load_bundled(conn)
+        edits = scrub(conn, _scrub_claims(claims), lines)
+    edits = edits.with_columns(pl.lit(partition_date).alias("partition_date"))
+
+    held = len(held_claim_ids(edits))
+    context.log.info(
+        "claim edits %s: %d edits, %d of %d claims rejected",
+        context.partition_key,
+        edits.height,
+        held,
+        claims.height,
+    )
+    return stage_check_publish(
+        context,
+        warehouse,
+        asset_key=EDITS_KEY,
+        frames={"claim_edits": edits},
+        extra_metadata=count_metadata(
+            {"claims": claims.height, "rejected_claims": held}
+        ),
+    )
+
+
+@asset(
+    key=list(FILES_KEY),
+    deps=[list(EDITS_KEY)],
+    partitions_def=daily_partitions,
+    group_name="claims",
+)
+def claim_files(
+    context: AssetExecutionContext,
+    warehouse: WarehouseResource,
+    settings: PipelineSettings,
+) -> MaterializeResult:
+    """One row per 837P file written for the day's clean claims; claims with reject
+    edits are held back and listed.
+
+    Source: claims.claims, claims.claim_lines and claims.claim_edits. Files go to
+    the settings' claims_out_dir, named by their never-repeating control number.
+    """
+    partition_date = partition_date_of(context.partition_key)
+    claims, lines = _ready_claims(warehouse, partition_date)
+    edits = warehouse.read(
+        "select * from claims.claim_edits where partition_date = ?", [partition_date]
+    )
+    submission, payer_name = load_submission()
+    clean = claims_for_file(
+        _with_patient_names(claims), lines, edits, payer_name=payer_name
+    )
+    held = held_claim_ids(edits)
+
+    rows = []
+    if clean:
+        with warehouse.connect() as conn:
+            path, number = write_claim_file(
+                conn,
+                clean,
+                out_dir=Path(settings.claims_out_dir),
+                submission=submission,
+                created=datetime.combine(partition_date, time(12, 0)),
+            )
+        rows.append(
+            {
+                "partition_date": partition_date,
+                "file_name": path.name,
+                "control_number": number,
+                "claim_count": len(clean),
+                "claim_ids": [c.claim_id for c in clean],
+                "held_claim_ids": held,
+            }
+        )
+    files = pl.DataFrame(rows, schema=FILE_SCHEMA)
+    warehouse.stage("claims", "claim_files", files, partition_date)
+    warehouse.publish([("claims", "claim_files")], partition_date)
+
+    context.log.info(
+        "claim files %s: %d claims written, %d held",
+        context.partition_key,
+        len(clean),
+        len(held),
+    )
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": files.height,
+            "claims_written": MetadataValue.int(len(clean)),
+            "held_claims": MetadataValue.text(", ".join(held) or "none"),
+        }
+    )
+
+
+def _ready_claims(
+    warehouse: WarehouseResource, partition_date: object
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    claims = warehouse.read(_CLAIMS_SQL, [partition_date])
+    lines = warehouse.read(_LINES_SQL, [partition_date])
+    return claims, lines
+
+
+def _scrub_claims(claims: pl.DataFrame) -> pl.DataFrame:
+    """Claim headers in the scrubber's columns; the pipeline knows the patient as
+    subscriber and bills under the submission's provider."""
+    return claims.with_columns(
+        pl.lit(True).alias("has_subscriber"),
+        pl.lit(True).alias("has_billing_provider"),
+    )
+
+
+def _with_patient_names(claims: pl.DataFrame) -> pl.DataFrame:
+    """Split `First Last` patient names into the 837P's last and first names."""
+    names = pl.col("patient_name").fill_null("").str.strip_chars()
+    return claims.with_columns(
+        names.str.extract(r"(\S+)$").str.to_uppercase().alias("patient_last_name"),
+        names.str.extract(r"^(.*)\s+\S+$")
+        .str.to_uppercase()
+        .alias("patient_first_name"),
+    )

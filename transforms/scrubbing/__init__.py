@@ -1,0 +1,1 @@
+"""Claim scrubbing: NCCI, MUE, add-on, code, diagnosis, modifier and NPI edits."""
