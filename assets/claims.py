@@ -1,5 +1,7 @@
 """claims.claim_lines: coded encounters priced into claim lines with dx pointers."""
 
+from datetime import date
+
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
@@ -14,7 +16,7 @@ KEY = ("claims", "claim_lines")
 
 @asset(
     key=list(KEY),
-    deps=[["coding", "encounter_codes"]],
+    deps=[["coding", "encounter_codes"], ["review", "final_codes"]],
     partitions_def=daily_partitions,
     check_specs=check_specs_for(KEY),
     group_name="claims",
@@ -24,14 +26,18 @@ def claim_lines(
 ) -> MaterializeResult:
     """One row per claim line: a coded CPT line priced from the fee schedule.
 
-    Source: coding.encounters and coding.encounter_codes. The claim headers go to
-    the side table claims.claims; a claim whose encounter awaits review is held.
+    Source: coding.encounters, coding.encounter_codes and the coders' decisions
+    (review.final_codes, review.encounter_reviews). The claim headers go to the
+    side table claims.claims; a claim whose encounter awaits review is held, and
+    an accepted one is billed with the coder's codes.
     """
     partition_date = partition_date_of(context.partition_key)
     encounters = warehouse.read(
         "select e.*, d.billing_npi from coding.encounters e "
         "left join intake.documents d "
         "on d.document_id = e.document_id and d.partition_date = e.partition_date "
+        # A duplicate upload shares the document id: join the registered file only.
+        "and d.status = 'processed' "
         "where e.partition_date = ? order by e.encounter_id",
         [partition_date],
     )
@@ -41,7 +47,14 @@ def claim_lines(
         [partition_date],
     )
 
-    claims, lines = build_claims(encounters, codes, partition_date=partition_date)
+    final_codes, reviews = _coder_review(warehouse, partition_date)
+    claims, lines = build_claims(
+        encounters,
+        codes,
+        partition_date=partition_date,
+        final_codes=final_codes,
+        reviews=reviews,
+    )
     check_frame = lines.join(
         claims.select("claim_id", pl.col("status").alias("claim_status")),
         on="claim_id",
@@ -68,5 +81,26 @@ def claim_lines(
                 "held_claims": held,
                 "billed_cents": int(round(lines["charge_amount"].sum() * 100)),
             }
+        ),
+    )
+
+
+def _coder_review(
+    warehouse: WarehouseResource, partition_date: date
+) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """The partition's coder-final codes and review states, once review has run."""
+    if not (
+        warehouse.table_exists("review", "final_codes")
+        and warehouse.table_exists("review", "encounter_reviews")
+    ):
+        return None, None
+    return (
+        warehouse.read(
+            "select * from review.final_codes where partition_date = ?",
+            [partition_date],
+        ),
+        warehouse.read(
+            "select * from review.encounter_reviews where partition_date = ?",
+            [partition_date],
         ),
     )

@@ -1,6 +1,6 @@
 """claims.claim_edits and claims.claim_files: scrub claim lines, write 837P files."""
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 
 import polars as pl
@@ -11,6 +11,7 @@ from cptflow.assets.publishing import count_metadata, stage_check_publish
 from cptflow.orchestration.partitions import daily_partitions, partition_date_of
 from cptflow.orchestration.resources import PipelineSettings, WarehouseResource
 from cptflow.transforms.reference.load import has_reference_data, load_bundled
+from cptflow.transforms.review.actions import record_submissions
 from cptflow.transforms.scrubbing.claim_files import (
     claims_for_file,
     held_claim_ids,
@@ -120,7 +121,11 @@ def claim_files(
     )
     held = held_claim_ids(edits)
 
-    rows = []
+    # A claim goes out once: a rerun of the day writes files only for claims no
+    # earlier file carried, and keeps the day's earlier file rows.
+    rows = _earlier_files(warehouse, partition_date)
+    sent = {claim_id for row in rows for claim_id in row["claim_ids"]}
+    clean = [claim for claim in clean if claim.claim_id not in sent]
     if clean:
         with warehouse.connect() as conn:
             path, number = write_claim_file(
@@ -129,6 +134,12 @@ def claim_files(
                 out_dir=Path(settings.claims_out_dir),
                 submission=submission,
                 created=datetime.combine(partition_date, time(12, 0)),
+            )
+            # The audit trail records which file carried each final code.
+            record_submissions(
+                conn,
+                lines.filter(pl.col("claim_id").is_in([c.claim_id for c in clean])),
+                file_name=path.name,
             )
         rows.append(
             {
@@ -141,6 +152,11 @@ def claim_files(
             }
         )
     files = pl.DataFrame(rows, schema=FILE_SCHEMA)
+    context.log.info(
+        "claim files %s: %d claims already sent in earlier files",
+        context.partition_key,
+        len(sent),
+    )
     warehouse.stage("claims", "claim_files", files, partition_date)
     warehouse.publish([("claims", "claim_files")], partition_date)
 
@@ -157,6 +173,17 @@ def claim_files(
             "held_claims": MetadataValue.text(", ".join(held) or "none"),
         }
     )
+
+
+def _earlier_files(warehouse: WarehouseResource, partition_date: date) -> list[dict]:
+    """The partition's 837P file rows already published, in file order."""
+    if not warehouse.table_exists("claims", "claim_files"):
+        return []
+    return warehouse.read(
+        "select * from claims.claim_files where partition_date = ? "
+        "order by control_number",
+        [partition_date],
+    ).to_dicts()
 
 
 def _ready_claims(

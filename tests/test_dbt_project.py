@@ -12,7 +12,7 @@ from dbt.cli.main import dbtRunner, dbtRunnerResult
 REPO = Path(__file__).resolve().parents[1]
 PROJECT_DIR = REPO / "dbt_project"
 FIXTURE_SQL = REPO / "tests" / "fixtures" / "contract_tables.sql"
-SOURCE_SCHEMAS = {"intake", "ocr", "nlp", "coding", "claims", "remits"}
+SOURCE_SCHEMAS = {"intake", "ocr", "nlp", "coding", "claims", "remits", "review"}
 
 
 @dataclass(frozen=True)

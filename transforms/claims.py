@@ -8,6 +8,8 @@ from pathlib import Path
 
 import polars as pl
 
+from cptflow.transforms.review.final import apply_coder_review
+
 FEE_DIR = Path(__file__).parent / "claims_data"
 # An 837P service line points at no more than four of the claim's diagnoses, and
 # the claim carries at most twelve.
@@ -106,6 +108,8 @@ def build_claims(
     *,
     partition_date: date,
     fee_schedule: tuple[pl.DataFrame, pl.DataFrame] | None = None,
+    final_codes: pl.DataFrame | None = None,
+    reviews: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One claim per coded encounter and one line per code, priced and pointed.
 
@@ -114,12 +118,18 @@ def build_claims(
         codes: rows of coding.encounter_codes.
         partition_date: the partition the claims belong to.
         fee_schedule: (fees, ranges) as from `load_fee_schedule`.
+        final_codes: rows of review.final_codes, when coders have reviewed.
+        reviews: rows of review.encounter_reviews; with final_codes, an accepted
+            encounter is billed with the coder's codes and released, and one still
+            in review is held.
 
     Returns:
         (claims.claims, claims.claim_lines) frames. A claim is `held` when its
         encounter awaits review, a line has no price, or no diagnosis is linked.
     """
     fees, ranges = fee_schedule or load_fee_schedule()
+    if final_codes is not None and reviews is not None:
+        encounters, codes = apply_coder_review(encounters, codes, final_codes, reviews)
     claims, lines = [], []
     for encounter in encounters.iter_rows(named=True):
         encounter_codes = codes.filter(
