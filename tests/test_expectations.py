@@ -19,6 +19,7 @@ def test_every_stage_has_a_suite() -> None:
         ("nlp", "procedure_mentions"),
         ("coding", "encounter_codes"),
         ("claims", "claim_lines"),
+        ("claims", "claim_edits"),
         ("remits", "remittance_lines"),
     }
 

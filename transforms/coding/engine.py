@@ -3,33 +3,52 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
+import re
 from collections.abc import Sequence
+from typing import Any
 
 import polars as pl
 
-from cptflow.transforms.coding.em import code_visit, is_visit_note
+from cptflow.transforms.coding.em import (
+    VisitDecision,
+    code_visit,
+    em_sections,
+    incomplete_visit,
+    visit_kind,
+    visit_setting,
+)
 from cptflow.transforms.coding.icd10 import (
+    DiagnosisLink,
     Icd10Table,
     default_icd10_table,
-    link_diagnoses,
+    is_diagnosis_item,
+    link_items,
+    load_icd10_config,
 )
 from cptflow.transforms.coding.model import CodedLine, CodingResult, PhysicianQuery
-from cptflow.transforms.coding.procedures import code_procedures
-from cptflow.transforms.coding.rules import load_common
+from cptflow.transforms.coding.procedures import ProcedureCoding, code_procedures
+from cptflow.transforms.coding.rules import load_common, load_groups, load_yaml
 from cptflow.transforms.coding.sections import (
+    DocumentText,
     SectionText,
     section_text,
     split_sections,
 )
-from cptflow.transforms.nlp.mentions import PAGE_SEPARATOR, Mention
+from cptflow.transforms.nlp.mentions import Mention
 
 logger = logging.getLogger(__name__)
 
 DIAGNOSIS_SECTIONS = {"impression"}
 FALLBACK_DIAGNOSIS_SECTIONS = {"indication"}
 NO_SERVICE = "no codable service found in the document"
+DISCHARGE_PROCEDURES = (
+    "procedures named in a discharge summary: billed from their own reports"
+)
+SAME_AS_ABOVE = re.compile(r"\s*(same|same as (above|preoperative))\b", re.I)
+PRIMARY_MAX_WORDS = 8
 
 EVIDENCE_TYPE = pl.List(
     pl.Struct({"page": pl.Int32, "start": pl.Int32, "end": pl.Int32, "text": pl.String})
@@ -62,14 +81,126 @@ QUERY_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _diagnoses(
+def _diagnosis_links(
     sections: list[SectionText], on: dt.date, table: Icd10Table
+) -> list[DiagnosisLink]:
+    text = section_text(sections, DIAGNOSIS_SECTIONS)
+    fallback = section_text(sections, FALLBACK_DIAGNOSIS_SECTIONS)
+
+    # "POSTOPERATIVE DIAGNOSIS: Same" points back at the preoperative one.
+    if SAME_AS_ABOVE.match(text):
+        text = fallback
+    links = link_items(text, on, table)
+    if any(link.code for link in links):
+        return links
+    return link_items(fallback, on, table)
+
+
+def _diagnosis_reason(links: list[DiagnosisLink]) -> str | None:
+    if not any(link.code for link in links):
+        return None
+    stated = [link for link in links if is_diagnosis_item(link.item)]
+    if not stated:
+        return None
+    first = stated[0]
+    short = len(first.item.split()) <= PRIMARY_MAX_WORDS
+    if first.code is None and short:
+        return "first listed diagnosis not coded: only secondary codes linked"
+    return None
+
+
+def _visit(
+    document: DocumentText,
+    sections: list[SectionText],
+    procedures: ProcedureCoding,
+    on: dt.date,
+) -> VisitDecision | None:
+    kind = visit_kind(sections)
+    if visit_setting(document, sections) == "discharge":
+        return code_visit(document, sections, on)
+    if kind == "incomplete" and not procedures.codes:
+        return incomplete_visit()
+
+    # Most procedure reports carry no billable E/M: only a note that also holds
+    # a full visit (history, exam, assessment) beside the procedure gets one,
+    # with modifier 25; a visit note whose procedure went uncoded is reviewed.
+    if kind == "visit":
+        return code_visit(
+            document, sections, on, same_day_procedure=bool(procedures.codes)
+        )
+    if kind == "visit_with_procedure" and procedures.codes:
+        return code_visit(document, sections, on, same_day_procedure=True)
+    return None
+
+
+def _keep_true_evidence(
+    codes: list[CodedLine], pages: Sequence[tuple[int, str]]
+) -> None:
+    # A span must quote its page exactly; a line left with none cannot be
+    # explained to a coder, so it is reviewed rather than sent straight through.
+    texts = dict(pages)
+    for line in codes:
+        line.evidence = [
+            e for e in line.evidence if texts.get(e.page, "")[e.start : e.end] == e.text
+        ]
+        if not line.evidence:
+            line.needs_review = True
+            line.review_reasons.append("no evidence span in the page text")
+
+
+@functools.cache
+def _review_rules() -> dict[str, Any]:
+    return load_yaml("review.yaml")
+
+
+def _lower_conflicting(codes: list[CodedLine], mentions: Sequence[Mention]) -> None:
+    # The same service sections saying a coded concept was not done make the
+    # line doubtful, however strong its own mention; plans ("repeat colonoscopy
+    # in five years") are ordinary there and do not count.
+    review = _review_rules()
+    sections = set(review["conflict_sections"])
+    doubted = {m.concept for m in mentions if m.section in sections and m.is_negated}
+    for line in codes:
+        quoted = {(e.page, e.start, e.end) for e in line.evidence}
+        concepts = {m.concept for m in mentions if _is_quoted(m, quoted)}
+        if concepts & doubted:
+            penalty = float(review["conflict_penalty"])
+            line.confidence = round(max(line.confidence - penalty, 0.0), 3)
+            line.review_reasons.append(
+                "conflicting mentions: " + ", ".join(sorted(concepts & doubted))
+            )
+            line.needs_review = True
+
+
+def _unaccounted_services(
+    codes: list[CodedLine], mentions: Sequence[Mention], known: list[str]
 ) -> list[str]:
-    codes = link_diagnoses(section_text(sections, DIAGNOSIS_SECTIONS), on, table)
-    if codes:
-        return codes
-    return link_diagnoses(
-        section_text(sections, FALLBACK_DIAGNOSIS_SECTIONS), on, table
+    # A performed service mention that no coded line quotes as evidence was
+    # recognised but not coded: a coder must see it.
+    review = _review_rules()
+    concepts = {c for g in load_groups() for c in g.anchors}
+    concepts = (concepts | set(review["service_concepts"])) - set(
+        review["qualifier_anchors"]
+    )
+    sections = set(review["service_sections"])
+    quoted = {(e.page, e.start, e.end) for line in codes for e in line.evidence}
+    missed: list[str] = []
+    for mention in mentions:
+        if not mention.is_performed or mention.section not in sections:
+            continue
+        if mention.concept not in concepts or mention.concept in missed:
+            continue
+        if any(f"'{mention.concept}'" in reason for reason in known):
+            continue
+        if not _is_quoted(mention, quoted):
+            missed.append(mention.concept)
+    return [f"procedure '{c}' documented but not coded" for c in missed]
+
+
+def _is_quoted(mention: Mention, quoted: set[tuple[int, int, int]]) -> bool:
+    return any(
+        page == mention.page_number and start < mention.end and mention.start < end
+        for page, start, end in quoted
     )
 
 
@@ -104,29 +235,50 @@ def code_document(
             when not given.
 
     Returns:
-        The coded lines (procedures, else an office E/M), whether the document
-        needs a coder's review and why, and the physician queries.
+        The coded lines (an E/M first when the note is a visit, modifier 25
+        beside a same-day procedure; then the procedures), whether the
+        document needs a coder's review and why, and the physician queries.
     """
     on = date_of_service or dt.date.today()
     table = icd10 or default_icd10_table()
-    sections = split_sections(PAGE_SEPARATOR.join(text for _, text in pages))
-    categories = {section.category for section in sections}
+    document = DocumentText.of(pages)
+    categories = {section.category for section in split_sections(document.text)}
     procedures = code_procedures(pages, mentions, on, categories)
     codes, reasons = procedures.codes, list(procedures.review_reasons)
     queries: list[PhysicianQuery] = list(procedures.queries)
+    sections = em_sections(document, load_icd10_config()["diagnosis_headers"])
 
-    # E/M only when no procedure was coded: a visit on a procedure day needs
-    # modifier 25 and a separate problem, which this step does not judge.
-    if not codes and is_visit_note(sections):
-        visit = code_visit(sections, on)
+    # A discharge summary lists the stay's operations, which are billed from
+    # their own reports; the discharge day is this document's service.
+    if codes and visit_setting(document, sections) == "discharge":
+        codes = []
+        reasons.append(DISCHARGE_PROCEDURES)
+
+    visit = _visit(document, sections, procedures, on)
+    if visit is not None:
         if visit.line is not None:
-            codes.append(visit.line)
-        elif visit.review_reason:
+            codes.insert(0, visit.line)
+        if visit.review_reason:
             reasons.append(visit.review_reason)
+        if visit.query is not None:
+            queries.append(visit.query)
 
-    diagnoses = _diagnoses(sections, on, table)
+    links = _diagnosis_links(sections, on, table)
+    diagnoses = list(dict.fromkeys(link.code for link in links if link.code))
+    gap = _diagnosis_reason(links)
     for line in codes:
         line.icd10cm_codes = list(diagnoses)
+        if gap:
+            line.needs_review = True
+            line.review_reasons.append(gap)
+    _keep_true_evidence(codes, pages)
+    _lower_conflicting(codes, mentions)
+    if codes:
+        reasons.extend(
+            r
+            for r in _unaccounted_services(codes, mentions, reasons)
+            if r not in reasons
+        )
     _apply_review(codes, reasons)
     if not codes:
         reasons.append(NO_SERVICE)

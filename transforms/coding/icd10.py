@@ -6,10 +6,11 @@ import csv
 import datetime as dt
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from cptflow.transforms.coding.rules import RULES_DIR
+from cptflow.transforms.coding.rules import RULES_DIR, load_yaml
 
 EXTRACT_PATH = Path(__file__).resolve().parents[1] / "reference_data"
 EXTRACT_FILE = EXTRACT_PATH / "icd10cm_extract.csv"
@@ -18,6 +19,9 @@ EXTRACT_FILE = EXTRACT_PATH / "icd10cm_extract.csv"
 # and up to four more characters.
 EXPLICIT_CODE = re.compile(r"\b([A-TV-Z][0-9][0-9AB])\.?([0-9A-Z]{1,4})?\b")
 LIST_ITEM = re.compile(r"(?:^|\n)\s*\d{1,2}[.)]\s+")
+WORD = re.compile(r"[a-z0-9']+")
+SIDES = {"right": 0, "left": 1, "bilateral": 2}
+SIDE_WORD = re.compile(r"\b(right|left|bilateral(?:ly)?)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,10 @@ class Icd10Table:
 
     billable: dict[str, bool]
     descriptions: dict[str, str]
+    _words: dict[str, list[str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _sizes: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def is_billable(self, code: str) -> bool:
         """Whether a dotted code exists and may be reported."""
@@ -60,15 +68,51 @@ def default_icd10_table() -> Icd10Table:
     return load_icd10_table(EXTRACT_FILE)
 
 
+def load_icd10_config() -> dict[str, Any]:
+    """Load the diagnosis linking settings (cut words, stop words, thresholds).
+
+    Returns:
+        The parsed rules/icd10cm_linking.yaml.
+    """
+    return _linking_config()
+
+
+@functools.cache
+def _linking_config() -> dict[str, Any]:
+    return load_yaml("icd10cm_linking.yaml")
+
+
 @dataclass(frozen=True)
 class DiagnosisPhrase:
-    """A diagnosis wording and the code it stands for over a period."""
+    """A diagnosis wording and the code it stands for over a period.
+
+    `code` is the code when no side is written; `side_codes` the codes for
+    right, left and bilateral where the code set tells sides apart.
+    """
 
     pattern: re.Pattern[str]
     length: int
     code: str
     effective_from: dt.date
     effective_to: dt.date | None
+    side_codes: tuple[str, str, str] = ("", "", "")
+
+    def is_effective(self, on: dt.date) -> bool:
+        """Whether the phrase's code applies on a date of service."""
+        if on < self.effective_from:
+            return False
+        return self.effective_to is None or on <= self.effective_to
+
+    def code_for(self, side: int | None) -> str:
+        """The code for a side (0 right, 1 left, 2 bilateral, None unspecified)."""
+        if side is not None and self.side_codes[side]:
+            return self.side_codes[side]
+        return self.code
+
+
+def _side_codes(value: str) -> tuple[str, str, str]:
+    parts = (value.split("|") + ["", "", ""])[:3] if value else ["", "", ""]
+    return (parts[0], parts[1], parts[2])
 
 
 @functools.cache
@@ -84,7 +128,7 @@ def load_phrases() -> tuple[DiagnosisPhrase, ...]:
             words = [re.escape(word) for word in row["phrase"].split()]
             phrases.append(
                 DiagnosisPhrase(
-                    pattern=re.compile(r"\b" + r"\s+".join(words) + r"\b", re.I),
+                    pattern=re.compile(r"\b" + r"\s+".join(words) + r"s?\b", re.I),
                     length=len(row["phrase"]),
                     code=row["icd10cm_code"],
                     effective_from=dt.date.fromisoformat(row["effective_from"]),
@@ -93,14 +137,32 @@ def load_phrases() -> tuple[DiagnosisPhrase, ...]:
                         if row["effective_to"]
                         else None
                     ),
+                    side_codes=_side_codes(row.get("side_codes") or ""),
                 )
             )
     return tuple(sorted(phrases, key=lambda phrase: -phrase.length))
 
 
+@dataclass(frozen=True)
+class DiagnosisLink:
+    """One diagnosis item of the note and the code it got, if any."""
+
+    item: str
+    code: str | None
+    how: str
+
+
 def _diagnosis_items(text: str) -> list[str]:
+    # An item is its first line: what follows a line break is another header's
+    # text or narrative that the section split did not separate.
     items = [item.strip() for item in LIST_ITEM.split(text) if item.strip()]
-    return items or [text]
+    return [item.splitlines()[0].strip(" ,;") for item in items if item.strip(" ,;")]
+
+
+def is_diagnosis_item(item: str) -> bool:
+    """Whether a diagnosis-section item states a diagnosis at all."""
+    cues = load_icd10_config()["non_diagnosis_cues"]
+    return bool(item.strip()) and not any(re.search(c, item, re.I) for c in cues)
 
 
 def _explicit_codes(item: str, table: Icd10Table) -> list[str]:
@@ -112,22 +174,107 @@ def _explicit_codes(item: str, table: Icd10Table) -> list[str]:
     return found
 
 
+def _certain_part(item: str, config: dict[str, Any]) -> str:
+    # Outpatient rules code no "possible" or "rule out" diagnosis, and a
+    # "status post" names history: keep only the words before such a cue.
+    cut = len(item)
+    for pattern in config["cut_cues"]:
+        match = re.search(pattern, item, re.I)
+        if match:
+            cut = min(cut, match.start())
+    return item[:cut]
+
+
+def _side(item: str) -> int | None:
+    sides = {
+        SIDES[m.group(1).lower().removesuffix("ly")] for m in SIDE_WORD.finditer(item)
+    }
+    if {0, 1} <= sides:
+        return 2
+    return next(iter(sides)) if len(sides) == 1 else None
+
+
 def _phrase_code(item: str, on: dt.date, table: Icd10Table) -> str | None:
+    side = _side(item)
     for phrase in load_phrases():
-        if phrase.effective_to is not None and on > phrase.effective_to:
+        if not phrase.is_effective(on) or not phrase.pattern.search(item):
             continue
-        if on < phrase.effective_from or not table.is_billable(phrase.code):
-            continue
-        if phrase.pattern.search(item):
-            return phrase.code
+        code = phrase.code_for(side)
+        if table.is_billable(code):
+            return code
     return None
+
+
+def _words(text: str, stop: frozenset[str]) -> frozenset[str]:
+    return frozenset(w for w in WORD.findall(text.lower()) if w not in stop)
+
+
+def _word_index(table: Icd10Table, stop: frozenset[str]) -> dict[str, list[str]]:
+    if not table._words:
+        for code, description in table.descriptions.items():
+            if table.billable.get(code):
+                words = _words(description, stop)
+                table._sizes[code] = len(words)
+                for word in words:
+                    table._words.setdefault(word, []).append(code)
+    return table._words
+
+
+def _description_code(item: str, table: Icd10Table) -> str | None:
+    config = load_icd10_config()
+    stop = frozenset(config["stop_words"])
+    words = _words(item, stop)
+    if not words or len(words) > int(config["max_item_words"]):
+        return None
+    index = _word_index(table, stop)
+    candidates = set.intersection(*(set(index.get(w, ())) for w in words))
+    threshold = float(config["description_overlap"])
+
+    # Only a description that says what the item says and little more counts,
+    # and only when exactly one code does.
+    close = [
+        code
+        for code in candidates
+        if len(words) / max(table._sizes[code], 1) >= threshold
+    ]
+    return close[0] if len(close) == 1 else None
+
+
+def link_items(text: str, on: dt.date, table: Icd10Table) -> list[DiagnosisLink]:
+    """Code each diagnosis item of diagnosis-section text, in the note's order.
+
+    Codes written in the note win, then the phrase table, then an unambiguous
+    match on the table's own descriptions.
+
+    Args:
+        text: the text of the postoperative diagnosis, impression or assessment.
+        on: the date of service, for the phrase table's effective dates.
+        table: the code table to validate against (billable codes only).
+
+    Returns:
+        One link per item; `code` None where nothing was found.
+    """
+    config = load_icd10_config()
+    links: list[DiagnosisLink] = []
+    for item in _diagnosis_items(text):
+        explicit = _explicit_codes(item, table)
+        if explicit:
+            links.extend(DiagnosisLink(item, code, "explicit") for code in explicit)
+            continue
+        certain = _certain_part(item, config)
+        phrase = _phrase_code(certain, on, table)
+        if phrase:
+            links.append(DiagnosisLink(item, phrase, "phrase"))
+            continue
+        described = _description_code(certain, table)
+        links.append(
+            DiagnosisLink(item, described, "description" if described else "none")
+        )
+    return links
 
 
 def link_diagnoses(text: str, on: dt.date, table: Icd10Table) -> list[str]:
     """Find billable diagnosis codes in diagnosis-section text, primary first.
-
-    Codes written in the note win over phrases; each list item gives at most one
-    phrase code, so the first item's diagnosis stays first.
 
     Args:
         text: the text of the postoperative diagnosis, impression or assessment.
@@ -138,10 +285,7 @@ def link_diagnoses(text: str, on: dt.date, table: Icd10Table) -> list[str]:
         Distinct dotted codes in the order their items appear.
     """
     codes: list[str] = []
-    for item in _diagnosis_items(text):
-        found = _explicit_codes(item, table)
-        phrase_code = _phrase_code(item, on, table)
-        if not found and phrase_code:
-            found = [phrase_code]
-        codes.extend(code for code in found if code not in codes)
+    for link in link_items(text, on, table):
+        if link.code and link.code not in codes:
+            codes.append(link.code)
     return codes
