@@ -3,7 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(tesseract-ocr ghostscript unpaper pngquant poppler-utils fonts-dejavu-core)
+# chromium serves the browser tests of the dashboard and the review page.
+APT_PACKAGES=(tesseract-ocr ghostscript unpaper pngquant poppler-utils fonts-dejavu-core
+  chromium)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

@@ -24,7 +24,7 @@ from cptflow.transforms.claims import build_claims
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
-PAGE = REPO / "dashboard" / "pages" / "review_queue.py"
+PAGE = REPO / "dashboard" / "review_queue.py"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

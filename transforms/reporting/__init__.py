@@ -1,0 +1,1 @@
+"""Denial reporting: spike statistics, report data, charts, snapshot and page images."""
