@@ -16,9 +16,11 @@ from cptflow.transforms.coding import (
 from cptflow.transforms.encounters import ENCOUNTER_SCHEMA, encounter_row
 from cptflow.transforms.header import read_header
 from cptflow.transforms.nlp import Mention
+from cptflow.transforms.ocr.language import is_probably_english
 
 KEY = ("coding", "encounter_codes")
 MENTION_FIELDS = tuple(Mention.__dataclass_fields__)
+NOT_ENGLISH = "not_english: the note does not read as English"
 
 
 @asset(
@@ -70,13 +72,16 @@ def encounter_codes(
             date_of_service=dos,
             icd10=icd10,
         )
+        # The coding rules read English; another language goes to a coder.
+        is_english = is_probably_english(" ".join(text for _, text in page_list))
         encounters.append(
             encounter_row(
                 document,
                 header,
                 partition_date=partition_date,
-                needs_review=result.needs_review,
-                review_reasons=list(result.review_reasons),
+                needs_review=result.needs_review or not is_english,
+                review_reasons=list(result.review_reasons)
+                + ([] if is_english else [NOT_ENGLISH]),
                 rules_version=version,
             )
         )

@@ -36,7 +36,7 @@ _CLAIMS_SQL = (
     "left join coding.encounters e on e.encounter_id = c.encounter_id "
     "and e.partition_date = c.partition_date "
     "left join intake.documents d on d.document_id = e.document_id "
-    "and d.partition_date = e.partition_date "
+    "and d.partition_date = e.partition_date and d.status = 'processed' "
     "where c.partition_date = ? and c.status = 'ready' order by c.claim_id"
 )
 _LINES_SQL = (

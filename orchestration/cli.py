@@ -260,17 +260,19 @@ def _run_and_report(
     """Run the partitions, print what each stage produced, and say if all passed."""
     from dagster import AssetKey
 
-    from cptflow.orchestration.definitions import build_definitions
+    from cptflow.orchestration.definitions import (
+        DOWNSTREAM_OF_REMITTANCES,
+        build_definitions,
+    )
     from cptflow.orchestration.runner import run_partitions
 
     defs = build_definitions(paths, assign_partition=assign)
     selection = None
     if remits_only:
-        selection = [AssetKey(["remits", "remittance_lines"])] + [
-            key
-            for key in defs.resolve_all_asset_keys()
-            if key.path[0] not in {"intake", "ocr", "nlp", "coding", "claims", "remits"}
-        ]
+        # Remittances arrive on their own day: post them and rebuild the marts
+        # without re-reading documents.
+        remits_key = AssetKey(["remits", "remittance_lines"])
+        selection = [remits_key, *DOWNSTREAM_OF_REMITTANCES]
     with (
         err.status(f"Running {len(partitions)} partition(s)...")
         if err.is_terminal
@@ -321,11 +323,10 @@ class _nothing:
 
 def _simulate_payer(paths: Paths, received: date, payment: date) -> list[Path]:
     """Adjudicate the demo's ready claims as an outside payer and write 835 files."""
-    import duckdb
-
+    from cptflow.orchestration.resources import connect_database
     from cptflow.transforms.payer import adjudicate_to_files
 
-    with duckdb.connect(str(paths.db), read_only=True) as conn:
+    with connect_database(paths.db, read_only=True) as conn:
         claims = conn.execute(
             "select * from claims.claims where partition_date = ? and status = 'ready'",
             [received],

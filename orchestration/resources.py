@@ -2,17 +2,66 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import duckdb
+import duckdb_extensions
 import polars as pl
 from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
 STAGE_SCHEMAS = ("intake", "ocr", "nlp", "coding", "claims", "remits", "reference")
+# When set, the DuckDB file is encrypted at rest with this key (AES, DuckDB 1.4+).
+DB_KEY_ENV = "CPTFLOW_DB_KEY"
+
+
+def connect_database(
+    path: str | Path, *, read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
+    """Open the pipeline's DuckDB file, with the key in $CPTFLOW_DB_KEY when set.
+
+    An encrypted file is attached to an in-memory database under its own stem, so
+    that queries and dbt see the same catalog name as for a plain file.
+
+    Args:
+        path: the DuckDB file.
+        read_only: open it for reading only.
+
+    Returns:
+        A connection whose default catalog is the file.
+    """
+    key = os.environ.get(DB_KEY_ENV)
+    if not key:
+        return duckdb.connect(str(path), read_only=read_only)
+
+    conn = duckdb.connect()
+    _load_httpfs(conn)
+    options = f"encryption_key {_quoted(key)}" + (", read_only" if read_only else "")
+    catalog = '"' + Path(path).stem.replace('"', '""') + '"'
+    # ATTACH takes no bound parameters, so the path and key go in as quoted literals.
+    conn.execute(f"attach {_quoted(str(path))} as {catalog} ({options})")
+    conn.execute(f"use {catalog}")
+    return conn
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@functools.cache
+def _install_httpfs() -> None:
+    # DuckDB encrypts with the OpenSSL of httpfs; the wheel installs it offline.
+    duckdb_extensions.import_extension("httpfs")
+
+
+def _load_httpfs(conn: duckdb.DuckDBPyConnection) -> None:
+    _install_httpfs()
+    conn.execute("load httpfs")
 
 
 class WarehouseResource(DuckDBResource):
@@ -26,10 +75,22 @@ class WarehouseResource(DuckDBResource):
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Open the database, creating its folder and the stage schemas if needed."""
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        with self.get_connection() as conn:
+        with self._open() as conn:
             for schema in STAGE_SCHEMAS:
                 conn.execute(f"create schema if not exists {schema}")
             yield conn
+
+    @contextmanager
+    def _open(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not os.environ.get(DB_KEY_ENV):
+            with self.get_connection() as conn:
+                yield conn
+            return
+        conn = connect_database(self.database)
+        try:
+            yield conn
+        finally:
+            conn.close()
 
     def read(self, sql: str, params: list | None = None) -> pl.DataFrame:
         """Run a query with bound parameters and return a polars frame."""

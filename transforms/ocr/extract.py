@@ -13,7 +13,12 @@ import pypdfium2.raw as pdfium_c
 from cptflow.transforms.errors import DocumentError
 from cptflow.transforms.ocr.pages import PageExtraction, PageText, PageWord
 from cptflow.transforms.ocr.plain_text import read_plain_text
-from cptflow.transforms.ocr.readers import count_image_pages, count_pdf_pages, open_pdf
+from cptflow.transforms.ocr.readers import (
+    check_text_size,
+    count_image_pages,
+    count_pdf_pages,
+    open_pdf,
+)
 from cptflow.transforms.ocr.tesseract import images_to_pdf, ocr_pdf_pages
 from cptflow.transforms.ocr.text_layer import read_text_layer
 
@@ -42,7 +47,7 @@ def extract_pages(
 
     Raises:
         DocumentError: `unsupported_format`, `encrypted`, `corrupt`,
-            `decompression_bomb` or `ocr_failed`.
+            `decompression_bomb`, `too_large` or `ocr_failed`.
     """
     started = time.perf_counter()
     if doc_format == "text":
@@ -54,6 +59,7 @@ def extract_pages(
     else:
         raise DocumentError("unsupported_format", f"no reader for format {doc_format}")
 
+    check_text_size(sum(page.char_count for page in extraction.pages))
     extraction.seconds = time.perf_counter() - started
     logger.debug(
         "extracted %d pages in %.2f s", len(extraction.pages), extraction.seconds

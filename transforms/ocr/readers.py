@@ -15,6 +15,9 @@ from cptflow.transforms.ocr.plain_text import decode_text, split_pages
 
 # The resolution at which a PDF page would be rasterized for OCR.
 RASTER_DPI = 300
+# spaCy's default max_length: the NLP stage reads a document as one text, and a
+# longer one is a dump, not a note.
+MAX_DOCUMENT_CHARS = 1_000_000
 
 
 def count_pdf_pages(path: Path) -> int:
@@ -114,9 +117,25 @@ def count_text_pages(path: Path) -> int:
     """Count the form-feed separated pages of a text file.
 
     Raises:
-        DocumentError: `empty` when the text holds only whitespace.
+        DocumentError: `empty` when the text holds only whitespace, `too_large`
+            when it is longer than the NLP stage reads.
     """
     text = decode_text(path.read_bytes())
     if not text.strip():
         raise DocumentError("empty", "the text holds only whitespace")
+    check_text_size(len(text))
     return len(split_pages(text))
+
+
+def check_text_size(char_count: int) -> None:
+    """Refuse a document whose text is longer than the NLP stage reads.
+
+    Raises:
+        DocumentError: `too_large`.
+    """
+    if char_count > MAX_DOCUMENT_CHARS:
+        raise DocumentError(
+            "too_large",
+            f"the text has {char_count} characters, over the limit of "
+            f"{MAX_DOCUMENT_CHARS}",
+        )
