@@ -15,6 +15,8 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MTSAMPLES = SHARED / "data" / "mtsamples" / "mtsamples.csv"
 GOLD = SHARED / "eval" / "dev.jsonl"
 FAMILY_ROWS = [876, 1011, 1018, 1224, 1230, 1231, 1716, 1725, 42, 137, 425, 1452, 2190]
+# E/M settings beyond the office: emergency, discharge, dietitian consult.
+FAMILY_ROWS += [3809, 3964, 4453]
 
 pytestmark = pytest.mark.skipif(
     not (MTSAMPLES.exists() and GOLD.exists()),

@@ -72,11 +72,11 @@ def test_code_document_gi_endoscopy(text: str, expected: list[str]) -> None:
     assert base_codes(text) == expected
 
 
-def test_code_document_separate_lesions_get_xs() -> None:
+def test_code_document_separate_lesions_get_59() -> None:
     lines = dict(coded(GI_NOTES["colonoscopy_two_lesions"][0]))
 
     assert lines["45385"] == []
-    assert lines["45380"] == ["XS"]
+    assert lines["45380"] == ["59"]
 
 
 def test_code_document_incomplete_colonoscopy_takes_53() -> None:
@@ -248,14 +248,23 @@ def test_code_document_recommendation_alone_is_not_coded() -> None:
 
 
 def test_code_document_unmapped_procedure_goes_to_review() -> None:
-    text = "PROCEDURE:\nFlexible sigmoidoscopy.\nFINDINGS:\nNormal rectum.\n"
+    text = "PROCEDURE:\nERCP.\nFINDINGS:\nNormal bile duct.\n"
     pages = [(1, text)]
 
     result = code_document(pages, find_mentions(pages), date_of_service=DOS)
 
     assert result.codes == []
     assert result.needs_review
-    assert any("sigmoidoscopy" in reason for reason in result.review_reasons)
+    assert any("ercp" in reason for reason in result.review_reasons)
+
+
+def test_code_document_flexible_sigmoidoscopy_with_biopsy() -> None:
+    text = (
+        "PROCEDURE:\nFlexible sigmoidoscopy.\nFINDINGS:\nProctitis; biopsies of "
+        "the rectum were taken.\n"
+    )
+
+    assert base_codes(text) == ["45331"]
 
 
 def test_code_frames_rows() -> None:

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from cptflow.transforms.nlp import build_pipeline, find_mentions, mention_frame
+from cptflow.transforms.nlp.pipeline import pattern_phrases
 
 
 def only(text: str, concept: str):
@@ -137,3 +138,45 @@ def test_mention_frame_columns() -> None:
     ]
     assert frame.row(0, named=True)["mention_id"] == "abababababab:3:11"
     assert frame.row(0, named=True)["concept"] == "egd"
+
+
+def test_pattern_phrases_expands_plain_token_patterns() -> None:
+    pattern = [
+        {"LOWER": {"IN": ["two", "2"]}},
+        {"LOWER": "-", "OP": "?"},
+        {"LOWER": "views"},
+    ]
+
+    assert pattern_phrases(pattern) == [
+        ["2", "-", "views"],
+        ["2", "views"],
+        ["two", "-", "views"],
+        ["two", "views"],
+    ]
+    assert pattern_phrases([{"LIKE_NUM": True}]) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "EXAMINATION: CT head without contrast.\nIMPRESSION: Normal.\n",
+            "exam_title",
+            id="report-exam-line",
+        ),
+        pytest.param(
+            "EXAMINATION:\nMRI of the brain.\nIMPRESSION: Normal.\n",
+            "exam_title",
+            id="report-exam-next-line",
+        ),
+        pytest.param(
+            "HPI: Cough.\nEXAMINATION: Lungs clear. Chest x-ray was ordered.\n",
+            "physical_exam",
+            id="visit-exam",
+        ),
+    ],
+)
+def test_find_mentions_examination_header_by_its_line(text: str, expected: str) -> None:
+    study = [m for m in find_mentions([(1, text)]) if m.concept != "contrast_without"]
+
+    assert study[0].section == expected

@@ -12,7 +12,21 @@ from typing import Any
 import yaml
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
-FAMILY_FILES = ("gi_endoscopy.yaml", "abdominal_surgery.yaml", "imaging.yaml")
+FAMILY_FILES = (
+    "gi_endoscopy.yaml",
+    "abdominal_surgery.yaml",
+    "imaging.yaml",
+    "general_surgery.yaml",
+    "orthopedics_spine.yaml",
+    "pain.yaml",
+    "cardiology.yaml",
+    "obstetrics_gynecology.yaml",
+    "ent.yaml",
+    "ophthalmology.yaml",
+    "vascular_access.yaml",
+    "urology.yaml",
+    "skin.yaml",
+)
 
 
 @dataclass(frozen=True)
@@ -21,6 +35,20 @@ class DocumentationGap:
 
     missing: str
     question: str
+
+
+@dataclass(frozen=True)
+class UnitCount:
+    """How a per-unit code counts its units from the documentation.
+
+    `count` names what is counted (`levels`: vertebrae or rib spaces named in
+    the anchor's sentence, `interspaces`: disc spaces such as L4-L5); `minus`
+    takes away the units the primary code already carries (an add-on for each
+    additional level starts at the second).
+    """
+
+    count: str
+    minus: int = 0
 
 
 @dataclass(frozen=True)
@@ -38,6 +66,15 @@ class CodeRule:
     replaced_by: str | None
     add_on_of: frozenset[str]
     gap: DocumentationGap | None
+    units: UnitCount | None = None
+    size_cm: tuple[float, float] | None = None
+    takes_side: bool = True
+
+    def fits_size(self, size: float | None) -> bool:
+        """Whether a measured size (cm) is over the range's low end, up to its high."""
+        if self.size_cm is None:
+            return True
+        return size is not None and self.size_cm[0] < size <= self.size_cm[1]
 
     def is_effective(self, on: dt.date) -> bool:
         """Whether the code exists on a date of service."""
@@ -75,6 +112,10 @@ class CodeGroup:
     anchor_sets: tuple[frozenset[str], ...] = field(default=())
     yields_to: frozenset[str] = field(default=frozenset())
     unless_sections: frozenset[str] = field(default=frozenset())
+    unless_codes: frozenset[str] = field(default=frozenset())
+    is_sided: bool = False
+    measure: str | None = None
+    shared_concepts: frozenset[str] = field(default=frozenset())
 
     def is_anchored(self, concepts: set[str]) -> bool:
         """Whether the anchor concepts found make the procedure present."""
@@ -128,7 +169,23 @@ def _code_rule(raw: dict[str, Any]) -> CodeRule:
         replaced_by=raw.get("replaced_by"),
         add_on_of=frozenset(str(code) for code in raw.get("add_on_of", [])),
         gap=DocumentationGap(gap["missing"], gap["question"].strip()) if gap else None,
+        units=_unit_count(raw.get("units")),
+        size_cm=_size_range(raw.get("size_cm")),
+        takes_side=bool(raw.get("sided", True)),
     )
+
+
+def _size_range(raw: list[float] | None) -> tuple[float, float] | None:
+    if raw is None:
+        return None
+    low, high = raw
+    return float(low), float("inf") if high is None else float(high)
+
+
+def _unit_count(raw: dict[str, Any] | None) -> UnitCount | None:
+    if raw is None:
+        return None
+    return UnitCount(count=str(raw["count"]), minus=int(raw.get("minus", 0)))
 
 
 def _code_group(family: str, raw: dict[str, Any]) -> CodeGroup:
@@ -143,6 +200,10 @@ def _code_group(family: str, raw: dict[str, Any]) -> CodeGroup:
         anchor_sets=tuple(frozenset(item) for item in raw.get("anchor_sets", [])),
         yields_to=frozenset(raw.get("yields_to", [])),
         unless_sections=frozenset(raw.get("unless_sections", [])),
+        unless_codes=frozenset(str(code) for code in raw.get("unless_codes", [])),
+        is_sided=bool(raw.get("sided", False)),
+        measure=raw.get("measure"),
+        shared_concepts=frozenset(raw.get("shared_concepts", [])),
         modifiers=tuple(
             ModifierRule(
                 modifier=str(item["modifier"]),

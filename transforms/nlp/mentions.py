@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import polars as pl
 from spacy.tokens import Doc, Span
@@ -101,8 +102,20 @@ def _line_break_patterns() -> list[re.Pattern[str]]:
     return [re.compile(pattern) for pattern in patterns]
 
 
-def _section_of(span: Span, first_line_end: int) -> str:
+def _section_of(span: Span, first_line_end: int, study_headers: set[int]) -> str:
     category = span._.section_category
+    title = span._.section_title
+    config = load_study_headers()
+    if category == config["ambiguous_category"]:
+        is_study = title is not None and title.start_char in study_headers
+        category = config["study_category" if is_study else "other_category"]
+
+    # An exam line names one study; what runs on past it under the same header
+    # ("NEURO EXAM: ... Brain CT revealed") is an examination, not the study.
+    if category == config["study_category"] and title is not None:
+        line_end = _first_line_end_after(span.doc.text, title.end_char)
+        if span.start_char > line_end:
+            return str(config["other_category"])
     if category:
         return str(category)
     if span.start_char < first_line_end:
@@ -128,10 +141,11 @@ def _mention_of(
     starts: list[int],
     first_line_end: int,
     section_attributes: dict[str, str],
+    study_headers: set[int],
 ) -> Mention:
     index = bisect.bisect_right(starts, span.start_char) - 1
     offset = starts[index]
-    section = _section_of(span, first_line_end)
+    section = _section_of(span, first_line_end, study_headers)
     flags = {
         "is_negated": bool(span._.is_negated),
         "is_historical": bool(span._.is_historical),
@@ -177,10 +191,59 @@ def find_mentions(pages: Sequence[tuple[int, str]]) -> list[Mention]:
         doc: Doc = build_pipeline()(restored)
     section_attributes = load_section_attributes()
     first_line_end = _first_line_end(restored)
+    study_headers = _study_header_starts(doc)
     return [
-        _mention_of(span, pages, starts, first_line_end, section_attributes)
+        _mention_of(
+            span, pages, starts, first_line_end, section_attributes, study_headers
+        )
         for span in doc.ents
     ]
+
+
+def _study_header_starts(doc: Doc) -> set[int]:
+    # "EXAMINATION:" opens a physical exam in a visit note, but in a report it
+    # names the study first thing: "EXAMINATION: CT head without contrast".
+    config = load_study_headers()
+    headers = set(config["headers"])
+    concepts = _study_concepts()
+    first_study = {ent.start_char for ent in doc.ents if ent.label_ in concepts}
+    starts: set[int] = set()
+    for section in doc._.sections:
+        title = doc[section.title_span[0] : section.title_span[1]]
+        if title.text.upper() not in headers:
+            continue
+        rest = doc.text[title.end_char :]
+        body = title.end_char + len(rest) - len(rest.lstrip(" \t\n,"))
+        if body in first_study:
+            starts.add(title.start_char)
+    return starts
+
+
+def _first_line_end_after(text: str, start: int) -> int:
+    # The study follows the header on its line, or alone on the next line.
+    body = len(text) - len(text[start:].lstrip())
+    line_end = text.find("\n", body)
+    return len(text) if line_end < 0 else line_end
+
+
+@functools.cache
+def load_study_headers() -> dict[str, Any]:
+    """The headers whose section is a study title when their line names a study.
+
+    Returns:
+        The `study_headers` object of section_context.json.
+    """
+    return dict(load_rule_file("section_context.json")["study_headers"])
+
+
+@functools.cache
+def _study_concepts() -> frozenset[str]:
+    names = load_study_headers()["study_target_files"]
+    return frozenset(
+        rule["category"]
+        for name in names
+        for rule in load_rule_file(f"targets/{name}.json")["target_rules"]
+    )
 
 
 def load_section_attributes() -> dict[str, str]:

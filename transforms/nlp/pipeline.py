@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import logging
 from pathlib import Path
@@ -29,6 +30,11 @@ CONTEXT_ATTRIBUTES: dict[str, dict[str, bool]] = {
     "FAMILY": {"is_family": True},
     "OTHER_PROVIDER": {"is_other_provider": True},
 }
+
+# A token pattern of plain words, each optional or one of a few, is matched as
+# phrases: spaCy's Matcher tries every pattern at every token, the phrase
+# matcher looks each token up once. Larger expansions stay patterns.
+MAX_PHRASES_PER_PATTERN = 4096
 
 # Line breaks end a sentence too: notes put one header or list item per line.
 SENTENCE_ENDS = [".", "!", "?", "\n", "\n\n", "\n\n\n", ";"]
@@ -69,9 +75,75 @@ def load_target_rules() -> list[dict[str, Any]]:
     return rules
 
 
+def _token_choices(token: dict[str, Any]) -> list[str | None] | None:
+    if set(token) - {"LOWER", "OP"} or token.get("OP") not in (None, "?"):
+        return None
+    value = token.get("LOWER")
+    if isinstance(value, str):
+        words: list[str | None] = [value]
+    elif isinstance(value, dict) and set(value) == {"IN"}:
+        words = list(value["IN"])
+    else:
+        return None
+    return words + [None] if token.get("OP") == "?" else words
+
+
+def pattern_phrases(pattern: Any) -> list[list[str]] | None:
+    """The word sequences a plain token pattern matches, or None if not plain.
+
+    Args:
+        pattern: a target rule's `pattern` (a list of token dicts, or a regex).
+
+    Returns:
+        Every sequence of lower-case words the pattern accepts, when each token
+        is a word or a choice of words, optional or not, and there are at most
+        MAX_PHRASES_PER_PATTERN of them; otherwise None.
+    """
+    if not isinstance(pattern, list):
+        return None
+    choices = [_token_choices(token) for token in pattern]
+    if any(choice is None for choice in choices):
+        return None
+    count = 1
+    for choice in choices:
+        count *= len(choice or [])
+    if count > MAX_PHRASES_PER_PATTERN:
+        return None
+    phrases = {
+        tuple(word for word in combination if word is not None)
+        for combination in itertools.product(*(c or [] for c in choices))
+    }
+    return [list(words) for words in sorted(phrases) if words]
+
+
+def compile_target_rules(
+    nlp: Language, rules: list[dict[str, Any]]
+) -> list[TargetRule]:
+    """Turn rule dicts into target rules, plain token patterns into phrases.
+
+    Args:
+        nlp: the pipeline whose vocabulary the phrases use.
+        rules: target rule dicts from the rule files.
+
+    Returns:
+        The rules for the TargetMatcher, same matches, fewer token patterns.
+    """
+    compiled: list[TargetRule] = []
+    for rule in rules:
+        phrases = pattern_phrases(rule.get("pattern"))
+        if phrases is None:
+            compiled.append(TargetRule.from_dict(rule))
+            continue
+        compiled.extend(
+            TargetRule(literal=" ".join(words), category=rule["category"])
+            for words in phrases
+        )
+    return compiled
+
+
 def _add_target_matcher(nlp: Language) -> None:
     matcher: TargetMatcher = nlp.add_pipe("medspacy_target_matcher")
-    matcher.add([TargetRule.from_dict(rule) for rule in load_target_rules()])
+    matcher.add(compile_target_rules(nlp, load_target_rules()))
 
 
 def _add_sectionizer(nlp: Language) -> None:
@@ -82,14 +154,36 @@ def _add_sectionizer(nlp: Language) -> None:
     sectionizer.add([SectionRule.from_dict(rule) for rule in rules])
 
 
+def _expanded_rule_dicts(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    expanded: list[dict[str, Any]] = []
+    for rule in rules:
+        phrases = pattern_phrases(rule.get("pattern"))
+        if phrases is None:
+            expanded.append(rule)
+            continue
+        plain = {key: value for key, value in rule.items() if key != "pattern"}
+        expanded.extend({**plain, "literal": " ".join(words)} for words in phrases)
+    return expanded
+
+
 def _add_context(nlp: Language) -> None:
     # A modifier word inside a target ("without" in "with and without contrast")
     # is part of the concept, not a modifier of it.
     context: ConText = nlp.add_pipe(
         "medspacy_context",
-        config={"span_attrs": CONTEXT_ATTRIBUTES, "prune_on_target_overlap": True},
+        config={
+            "span_attrs": CONTEXT_ATTRIBUTES,
+            "prune_on_target_overlap": True,
+            "rules": None,
+        },
     )
-    rules = load_rule_file("context.json")["context_rules"]
+
+    # medspaCy's default English rules first, then ours; plain token patterns
+    # of both become phrases, as for the targets.
+    with open(context.DEFAULT_RULES_FILEPATH, encoding="utf-8") as handle:
+        defaults = json.load(handle)["context_rules"]
+    ours = load_rule_file("context.json")["context_rules"]
+    rules = _expanded_rule_dicts(defaults + ours)
     context.add([ConTextRule.from_dict(rule) for rule in rules])
 
 
