@@ -7,9 +7,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-import duckdb
 from dagster import AssetKey, DagsterInstance, Definitions
 
+from cptflow.orchestration.executors import ensure_instance_settings
+from cptflow.orchestration.resources import connect_database
 from cptflow.orchestration.settings import Paths, prepare_dagster_home
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ def run_partitions(
     file), so these runs show in `cptflow ui` like scheduled ones.
     """
     prepare_dagster_home(paths.dagster_home)
+    ensure_instance_settings(paths.dagster_home)
     job = defs.resolve_job_def("daily_pipeline")
     runs = []
     with DagsterInstance.get() as instance:
@@ -67,13 +69,13 @@ def run_partitions(
                 PartitionRun(
                     partition_key=partition.isoformat(),
                     success=result.success,
-                    failures=_failure_reasons(result),
+                    failures=failure_reasons(result),
                 )
             )
     return runs
 
 
-def _failure_reasons(result) -> list[str]:
+def failure_reasons(result) -> list[str]:
     """One line per failed step: the step and the first line of its error."""
     reasons = []
     for event in result.all_events:
@@ -91,7 +93,7 @@ def stage_counts(db: str, partitions: Iterable[date]) -> list[tuple[str, int]]:
     """Rows per stage table for the given partitions, read after the run."""
     keys = [p.isoformat() for p in partitions]
     counts = []
-    with duckdb.connect(db, read_only=True) as conn:
+    with connect_database(db, read_only=True) as conn:
         for schema, table in STAGE_TABLES:
             exists = conn.execute(
                 "select count(*) from information_schema.tables "
@@ -112,7 +114,7 @@ def stage_counts(db: str, partitions: Iterable[date]) -> list[tuple[str, int]]:
 
 def mart_counts(db: str) -> list[tuple[str, int]]:
     """Rows in each dbt mart table."""
-    with duckdb.connect(db, read_only=True) as conn:
+    with connect_database(db, read_only=True) as conn:
         tables = conn.execute(
             "select table_schema, table_name from information_schema.tables "
             "where table_schema like '%marts%' order by 1, 2"

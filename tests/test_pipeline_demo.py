@@ -7,7 +7,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
+from dagster import (
+    AssetCheckSeverity,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+)
 from typer.testing import CliRunner
 
 from cptflow.orchestration.cli import DEMO_PAYMENT, DEMO_RECEIVED, app
@@ -47,7 +52,7 @@ def test_demo_exits_zero_and_prints_stage_counts(demo: dict) -> None:
         assert table in demo["result"].output
 
 
-def test_demo_runs_succeed_with_every_check_passing(demo: dict) -> None:
+def test_demo_runs_succeed_with_every_blocking_check_passing(demo: dict) -> None:
     with DagsterInstance.from_config(str(demo["dagster_home"])) as instance:
         runs = instance.get_runs()
         assert len(runs) == 2
@@ -60,7 +65,9 @@ def test_demo_runs_succeed_with_every_check_passing(demo: dict) -> None:
             ).records
         ]
     assert len(evaluations) > 20
-    assert all(evaluation.passed for evaluation in evaluations)
+    blocking = [e for e in evaluations if e.severity == AssetCheckSeverity.ERROR]
+    failed = [e.check_name for e in blocking if not e.passed]
+    assert not failed
 
 
 def test_demo_registers_every_file_once(demo: dict) -> None:
