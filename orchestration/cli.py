@@ -180,8 +180,11 @@ def ui(
     port: Annotated[int, typer.Option(help="Port on localhost.")] = 3000,
 ) -> None:
     """Start the Dagster webserver and daemon on localhost (schedules need both)."""
+    from cptflow.orchestration.executors import ensure_instance_settings
+
     paths = _paths(db)
     prepare_dagster_home(paths.dagster_home)
+    ensure_instance_settings(paths.dagster_home)
     env = {**os.environ, "CPTFLOW_DB": str(paths.db)}
     module = ["-m", "cptflow.orchestration.definitions"]
     bin_dir = Path(sys.executable).parent

@@ -64,9 +64,9 @@ def _fixture_db(path: Path, *, break_a_dbt_test: bool) -> Path:
     with duckdb.connect(str(path)) as conn:
         conn.execute(FIXTURE_SQL.read_text())
         if break_a_dbt_test:
-            # not_null on stg_claims__claim_lines.date_of_service is an error test.
+            # not_null on stg_claims__claim_lines.encounter_id is an error test.
             conn.execute(
-                "update claims.claim_lines set date_of_service = null "
+                "update claims.claim_lines set encounter_id = null "
                 "where claim_line_number = 1"
             )
     return path
@@ -131,6 +131,6 @@ def test_failing_dbt_test_blocks_a_python_asset_downstream(
         and not event.event_specific_data.passed
     }
     assert not result.success
-    assert "not_null_stg_claims__claim_lines_date_of_service" in failed_checks
+    assert "not_null_stg_claims__claim_lines_encounter_id" in failed_checks
     assert AssetKey(["reports", "claim_line_export"]) not in _materialized(result)
     assert "claim_line_export" not in _started_steps(result)
