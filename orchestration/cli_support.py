@@ -22,6 +22,19 @@ out = Console()
 NOISY_LOGGERS = ("PyRuSH", "ocrmypdf", "great_expectations", "dagster")
 
 
+class _QuietThirdParty(logging.Filter):
+    """Drop third-party records below ERROR, even ones re-emitted from workers.
+
+    ocrmypdf hands its worker processes' records to the parent's handlers
+    directly, past any logger level, so the filter sits on the handler.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            return True
+        return not record.name.startswith(NOISY_LOGGERS)
+
+
 def setup_logging(verbose: bool) -> None:
     """Logs go to standard error; third-party chatter stays off unless asked."""
     logging.basicConfig(
@@ -31,3 +44,6 @@ def setup_logging(verbose: bool) -> None:
     )
     for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
+    if not verbose:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_QuietThirdParty())

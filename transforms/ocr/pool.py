@@ -69,6 +69,9 @@ def _limit_threads() -> None:
     # A spawned worker has no logging set up: without this, ocrmypdf's relayed
     # Tesseract warnings would reach the user's terminal through the last resort.
     logging.getLogger("ocrmypdf").setLevel(logging.ERROR)
+    # Failures come back as results, so a worker's own records are not needed;
+    # a handler on the root keeps Python's last-resort printer out of the way.
+    logging.getLogger().addHandler(logging.NullHandler())
 
 
 def _extract(path: Path, doc_format: str, deskew: bool) -> WorkerResult:
