@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from browser import CHROMIUM, CHROMIUM_ARGS, free_port
 
 from cptflow.transforms.reporting.dashboard_data import format_whole_dollars
 from cptflow.transforms.reporting.render import format_percent
@@ -25,16 +25,6 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 KPI_SQL = """
 select
     count(*) filter (where is_remitted) as remitted_line_count,
@@ -51,13 +41,6 @@ def demo_database(demo_run) -> Path:
     """The session's demo database (shared with the other demo tests)."""
     assert demo_run.exit_code == 0, demo_run.output
     return demo_run.db
-
-
-def free_port() -> int:
-    """A TCP port on localhost nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from browser import CHROMIUM, CHROMIUM_ARGS, free_port
 from dagster import materialize
 
 from cptflow.assets.review import review_decisions
@@ -26,24 +26,8 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
 PAGE = REPO / "dashboard" / "review_queue.py"
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 REVIEWER = "Test Coder"
 REASON = "open conversion not documented"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def pick_encounter(db: Path) -> tuple[str, str, str]:
@@ -79,7 +63,7 @@ def review_db(demo_run, tmp_path: Path) -> Path:
 @pytest.fixture
 def review_server(review_db: Path) -> Iterator[str]:
     """The review page served by Streamlit on a free localhost port."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "CPTFLOW_DB": str(review_db),
