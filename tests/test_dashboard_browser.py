@@ -131,13 +131,23 @@ def busiest_payer(database: Path) -> str:
     return payer_id
 
 
-def shown_kpis(page) -> dict[str, str]:
-    """Label -> value of every st.metric on the page."""
-    shown = {}
-    for metric in page.get_by_test_id("stMetric").all():
-        label = metric.get_by_test_id("stMetricLabel").inner_text().strip()
-        shown[label] = metric.get_by_test_id("stMetricValue").inner_text().strip()
-    return shown
+def shown_kpis(page, *, count: int = 5, timeout: float = 30.0) -> dict[str, str]:
+    """Label -> value of every st.metric, once all are drawn and hold still.
+
+    Streamlit redraws the page after a filter changes; reading mid-redraw finds
+    some metrics missing, so wait for `count` of them and two equal reads.
+    """
+    deadline = time.monotonic() + timeout
+    previous: dict[str, str] = {}
+    while True:
+        shown = {}
+        for metric in page.get_by_test_id("stMetric").all():
+            label = metric.get_by_test_id("stMetricLabel").inner_text().strip()
+            shown[label] = metric.get_by_test_id("stMetricValue").inner_text().strip()
+        if (len(shown) >= count and shown == previous) or time.monotonic() > deadline:
+            return shown
+        previous = shown
+        page.wait_for_timeout(500)
 
 
 def choose_payer(page, payer_id: str) -> None:
