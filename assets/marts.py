@@ -1,17 +1,23 @@
 """dbt models (staging, intermediate, marts) as Dagster assets via dagster-dbt."""
 
+import io
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext
+from dagster import AssetExecutionContext, DagsterLogManager
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from cptflow.orchestration.partitions import daily_partitions
-from cptflow.orchestration.resources import WarehouseResource
+from cptflow.orchestration.resources import (
+    DB_KEY_ENV,
+    WarehouseResource,
+    install_httpfs,
+)
 from cptflow.orchestration.settings import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -66,4 +72,41 @@ def dbt_marts(
     tests run as asset checks and a failing one fails the run.
     """
     os.environ["CPTFLOW_DB"] = warehouse.database
-    yield from dbt.cli(["build"], context=context).stream()
+    build = dbt.cli(["build", *dbt_target_args()], context=context)
+    # dagster-dbt echoes every dbt log line to stdout, which is the CLI's output;
+    # the lines go to Dagster's event log at debug level instead.
+    with redirect_stdout(LogLineWriter(context.log)):
+        yield from build.stream()
+
+
+def dbt_target_args() -> list[str]:
+    """The profile target for the database: `encrypted` when $CPTFLOW_DB_KEY is set.
+
+    The encrypted target has dbt install httpfs; installing it here from its wheel
+    first makes dbt's install find it, so no step goes to the network for it.
+    """
+    if not os.environ.get(DB_KEY_ENV):
+        return []
+    install_httpfs()
+    return ["--target", "encrypted"]
+
+
+class LogLineWriter(io.TextIOBase):
+    """A stand-in for stdout that sends each line written to a logger at debug."""
+
+    def __init__(self, log: DagsterLogManager) -> None:
+        super().__init__()
+        self._log = log
+        self._pending = ""
+
+    def writable(self) -> bool:
+        """Always true: this is an output stream."""
+        return True
+
+    def write(self, text: str) -> int:
+        """Log every line `text` completes; keep an unfinished one for later."""
+        *lines, self._pending = (self._pending + text).split("\n")
+        for line in lines:
+            if line.strip():
+                self._log.debug(line)
+        return len(text)

@@ -15,7 +15,7 @@ from dagster import (
 
 from cptflow.assets.marts import dbt_marts
 from cptflow.orchestration.partitions import daily_partitions
-from cptflow.orchestration.resources import WarehouseResource
+from cptflow.orchestration.resources import WarehouseResource, database_key
 from cptflow.orchestration.settings import Paths
 from cptflow.transforms.reporting.render import format_percent, render_report_html
 from cptflow.transforms.reporting.report_data import (
@@ -88,7 +88,12 @@ def mart_snapshot(
     root = _snapshot_root(config.snapshot_dir)
     with warehouse.connect() as conn:
         snapshot = publish_snapshot(
-            conn, root, created_at=datetime.now(UTC), keep=config.keep_versions
+            conn,
+            root,
+            created_at=datetime.now(UTC),
+            keep=config.keep_versions,
+            # An encrypted database gets an encrypted snapshot: PHI stays protected.
+            encryption_key=database_key(),
         )
     context.log.info(
         "snapshot %s: %d tables in %s", snapshot.version, len(snapshot.row_counts), root
@@ -113,7 +118,9 @@ def denial_pattern_report(
     codes and providers whose weekly denial rate spiked above their baseline.
     """
     root = _snapshot_root(config.snapshot_dir)
-    claim_lines = read_snapshot_table(current_snapshot(root), "fct_claim_lines")
+    claim_lines = read_snapshot_table(
+        current_snapshot(root), "fct_claim_lines", encryption_key=database_key()
+    )
     week = _report_week(claim_lines, config)
     if week is None:
         context.log.warning("no remittances in the snapshot yet: no report written")

@@ -44,7 +44,12 @@ SNAPSHOT_TABLES = (
 @st.cache_data(show_spinner=False)
 def load_snapshot(folder: str) -> dict[str, pl.DataFrame]:
     """The snapshot's tables; cached per version folder, so a new run shows up."""
-    return {name: read_snapshot_table(Path(folder), name) for name in SNAPSHOT_TABLES}
+    # An encrypted pipeline database publishes an encrypted snapshot: same key.
+    key = os.environ.get("CPTFLOW_DB_KEY") or None
+    return {
+        name: read_snapshot_table(Path(folder), name, encryption_key=key)
+        for name in SNAPSHOT_TABLES
+    }
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -16,8 +16,14 @@ from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
 STAGE_SCHEMAS = ("intake", "ocr", "nlp", "coding", "claims", "remits", "reference")
-# When set, the DuckDB file is encrypted at rest with this key (AES, DuckDB 1.4+).
+# When set, the DuckDB file is encrypted at rest with this key (AES-GCM, DuckDB
+# 1.4+); dbt opens it through its `encrypted` target (assets/marts.py).
 DB_KEY_ENV = "CPTFLOW_DB_KEY"
+
+
+def database_key() -> str | None:
+    """The key in $CPTFLOW_DB_KEY, or None when the database is not encrypted."""
+    return os.environ.get(DB_KEY_ENV) or None
 
 
 def connect_database(
@@ -25,8 +31,9 @@ def connect_database(
 ) -> duckdb.DuckDBPyConnection:
     """Open the pipeline's DuckDB file, with the key in $CPTFLOW_DB_KEY when set.
 
-    An encrypted file is attached to an in-memory database under its own stem, so
-    that queries and dbt see the same catalog name as for a plain file.
+    An encrypted file is attached to an in-memory database under the catalog name
+    DuckDB gives a plain file (`catalog_name`), so that queries and the views dbt
+    writes see the same catalog either way.
 
     Args:
         path: the DuckDB file.
@@ -35,18 +42,28 @@ def connect_database(
     Returns:
         A connection whose default catalog is the file.
     """
-    key = os.environ.get(DB_KEY_ENV)
-    if not key:
+    key = database_key()
+    if key is None:
         return duckdb.connect(str(path), read_only=read_only)
 
     conn = duckdb.connect()
     _load_httpfs(conn)
     options = f"encryption_key {_quoted(key)}" + (", read_only" if read_only else "")
-    catalog = '"' + Path(path).stem.replace('"', '""') + '"'
+    catalog = '"' + catalog_name(path).replace('"', '""') + '"'
     # ATTACH takes no bound parameters, so the path and key go in as quoted literals.
     conn.execute(f"attach {_quoted(str(path))} as {catalog} ({options})")
     conn.execute(f"use {catalog}")
+    # Rows spilled to disk by a large query are patient data too.
+    conn.execute("set temp_file_encryption = true")
     return conn
+
+
+def catalog_name(path: str | Path) -> str:
+    """The catalog DuckDB names a database file after: `a.b.duckdb` -> `a`.
+
+    dbt_project/profiles.yml derives the same name for its `encrypted` target.
+    """
+    return Path(path).name.lstrip(".").split(".")[0]
 
 
 def _quoted(value: str) -> str:
@@ -54,13 +71,17 @@ def _quoted(value: str) -> str:
 
 
 @functools.cache
-def _install_httpfs() -> None:
-    # DuckDB encrypts with the OpenSSL of httpfs; the wheel installs it offline.
+def install_httpfs() -> None:
+    """Install httpfs into DuckDB's extension folder from its wheel, offline.
+
+    DuckDB writes encrypted files with the OpenSSL of httpfs. Once installed,
+    `INSTALL httpfs` (as dbt-duckdb issues it) finds it and never downloads.
+    """
     duckdb_extensions.import_extension("httpfs")
 
 
 def _load_httpfs(conn: duckdb.DuckDBPyConnection) -> None:
-    _install_httpfs()
+    install_httpfs()
     conn.execute("load httpfs")
 
 
@@ -82,7 +103,7 @@ class WarehouseResource(DuckDBResource):
 
     @contextmanager
     def _open(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        if not os.environ.get(DB_KEY_ENV):
+        if database_key() is None:
             with self.get_connection() as conn:
                 yield conn
             return

@@ -26,13 +26,18 @@ MANIFEST = (
 )
 
 
-def _offline(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
+def _offline(
+    args: list[str], home: Path, *, key: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a command with `unshare -n`: a new network namespace, loopback only."""
     env = {
         **os.environ,
         "CPTFLOW_HOME": str(home),
         "DAGSTER_HOME": str(home / "dagster"),
     }
+    env.pop("CPTFLOW_DB_KEY", None)
+    if key is not None:
+        env["CPTFLOW_DB_KEY"] = key
     return subprocess.run(
         ["unshare", "-n", *args],
         capture_output=True,
@@ -63,7 +68,10 @@ def test_unshare_really_blocks_the_network(tmp_path: Path) -> None:
     assert _offline([sys.executable, "-c", probe], tmp_path).returncode == 3
 
 
-def test_run_command_runs_offline(tmp_path: Path) -> None:
+# The encrypted run loads httpfs in every stage and in dbt: it must come from the
+# wheel already installed, never from DuckDB's extension repository.
+@pytest.mark.parametrize("key", [None, "offline key"], ids=["plain", "encrypted"])
+def test_run_command_runs_offline(tmp_path: Path, key: str | None) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     (inbox / "note.txt").write_text(NOTE)
@@ -71,8 +79,11 @@ def test_run_command_runs_offline(tmp_path: Path) -> None:
     db = tmp_path / "offline.duckdb"
 
     args = ["run", "--inbox", str(inbox), "--db", str(db), "--partition", "2026-11-02"]
-    done = _offline([str(CPTFLOW), *args], tmp_path)
+    done = _offline([str(CPTFLOW), *args], tmp_path, key=key)
 
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert "claims.claim_lines" in done.stderr
+    assert "marts.fct_claim_lines" in done.stderr
+    # dbt's log lines go to Dagster's event log, not to the command's output.
+    assert done.stdout == ""

@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from cptflow.orchestration.cli_support import app, err, out, setup_logging
+from cptflow.orchestration.resources import connect_database
 from cptflow.orchestration.settings import Paths
 
 review_app = typer.Typer(
@@ -45,7 +46,8 @@ def _connection(db: Path | None) -> Iterator[duckdb.DuckDBPyConnection]:
         err.print(f"{path}: no such database (run `cptflow run` or `cptflow demo`)")
         raise typer.Exit(2)
     try:
-        conn = duckdb.connect(str(path))
+        # With $CPTFLOW_DB_KEY set, the encrypted file opens with its key.
+        conn = connect_database(path)
     except duckdb.Error as error:
         err.print(f"{path}: cannot be opened ({str(error).splitlines()[0]})")
         raise typer.Exit(1) from None
