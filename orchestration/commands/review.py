@@ -83,6 +83,25 @@ def _codes(value: str | None) -> list[str] | None:
     return [part.strip().upper() for part in value.split(",") if part.strip()]
 
 
+def _line_fields(
+    reason: str, *, modifiers: str | None, units: int | None, icd10: str | None
+) -> dict[str, Any]:
+    """The reviewer, reason and line options an override or an addition passes on.
+
+    Options not given are left out, so that override_line keeps what the line has
+    and add_line uses its defaults (no modifiers, one unit, no diagnoses).
+    """
+    from cptflow.transforms.review import reviewer_name
+
+    options = {
+        "modifiers": _codes(modifiers),
+        "units": units,
+        "icd10cm_codes": _codes(icd10),
+    }
+    given = {name: value for name, value in options.items() if value is not None}
+    return {"reviewer": reviewer_name(), "reason": reason, **given}
+
+
 def _say(text: str) -> None:
     """Print data to standard output as written: no markup, no highlighting."""
     out.print(text, markup=False, highlight=False)
@@ -183,20 +202,17 @@ def override(
     db: DbOption = None,
 ) -> None:
     """Change one working line's code, modifiers, units or diagnoses."""
-    from cptflow.transforms.review import override_line, reviewer_name
+    from cptflow.transforms.review import override_line
 
+    fields = _line_fields(reason, modifiers=modifiers, units=units, icd10=icd10)
     state = _run(
         db,
         lambda conn: override_line(
             conn,
             encounter,
             line,
-            reviewer=reviewer_name(),
-            reason=reason,
             cpt_code=cpt.strip().upper() if cpt else None,
-            modifiers=_codes(modifiers),
-            units=units,
-            icd10cm_codes=_codes(icd10),
+            **fields,
         ),
     )
     changed = state.lines[line]
@@ -214,20 +230,12 @@ def add(
     db: DbOption = None,
 ) -> None:
     """Add a code line to the encounter."""
-    from cptflow.transforms.review import add_line, reviewer_name
+    from cptflow.transforms.review import add_line
 
+    fields = _line_fields(reason, modifiers=modifiers, units=units, icd10=icd10)
     state = _run(
         db,
-        lambda conn: add_line(
-            conn,
-            encounter,
-            reviewer=reviewer_name(),
-            reason=reason,
-            cpt_code=cpt.strip().upper(),
-            modifiers=_codes(modifiers) or [],
-            units=units or 1,
-            icd10cm_codes=_codes(icd10) or [],
-        ),
+        lambda conn: add_line(conn, encounter, cpt_code=cpt.strip().upper(), **fields),
     )
     number = max(state.lines)
     out.print(f"{encounter} line {number}: added {state.lines[number]['cpt_code']}")

@@ -1,10 +1,16 @@
 """The reference tables cptflow loads: their columns and the source headers they
-accept, both as CMS publishes them and as the team's CSV extracts."""
+accept, both as CMS publishes them and as the team's CSV extracts.
+
+The tables themselves are declared in `tables.yaml`.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
 
 SCHEMA = "reference"
 
@@ -42,101 +48,35 @@ class ReferenceTable:
         return f"{SCHEMA}.{self.name}"
 
 
-def _col(name: str, sql_type: str, *headers: str, required: bool = True) -> Column:
-    return Column(name, sql_type, headers, required)
+TABLES_FILE = Path(__file__).resolve().with_name("tables.yaml")
 
 
-NCCI_PTP = ReferenceTable(
-    name="ncci_ptp",
-    key=("column_1_code", "column_2_code"),
-    columns=(
-        _col("column_1_code", "text", "column1"),
-        _col("column_2_code", "text", "column2"),
-        _col("effective_date", "date", "effectivedate", required=False),
-        _col("deletion_date", "date", "deletiondate"),
-        _col("modifier_indicator", "text", "modifierindicator", "modifier0"),
-        _col("rationale", "text", "ptpeditrationale", required=False),
-    ),
-    file_pattern=re.compile(r"ptp.*pra?c|pra?c.*ptp|ccipra", re.IGNORECASE),
-)
-MUE = ReferenceTable(
-    name="mue",
-    key=("hcpcs_code",),
-    columns=(
-        _col("hcpcs_code", "text", "hcpcscptcode", "hcpcs"),
-        _col(
-            "mue_value",
-            "integer",
-            "practitionermuevalue",
-            "practitionerservicesmuevalue",
-            "muevalue",
-        ),
-        _col("adjudication_indicator", "integer", "mueadjudicationindicator"),
-        _col("rationale", "text", "muerationale", required=False),
-    ),
-    file_pattern=re.compile(r"mue.*pra?c", re.IGNORECASE),
-)
-ADD_ON = ReferenceTable(
-    name="add_on",
-    key=("primary_code", "add_on_code"),
-    columns=(
-        _col("primary_code", "text", "primarycode", "primary"),
-        _col("add_on_code", "text", "addoncode", "addon"),
-        _col("edit_type", "integer", "aocedittype", "edittype"),
-    ),
-    file_pattern=re.compile(r"add.?on|aoc", re.IGNORECASE),
-)
-ICD10CM = ReferenceTable(
-    name="icd10cm",
-    key=("icd10cm_code",),
-    columns=(
-        _col("icd10cm_code", "text", "code"),
-        _col("is_billable", "boolean", "billable"),
-        _col("description", "text", "description", required=False),
-    ),
-    file_pattern=re.compile(r"icd.?10.?cm", re.IGNORECASE),
-)
-HCPCS = ReferenceTable(
-    name="hcpcs",
-    key=("hcpcs_code",),
-    columns=(
-        _col("hcpcs_code", "text", "hcpcscode", "hcpc"),
-        _col("short_description", "text", "shortdescription", required=False),
-        _col("added_date", "date", "dateadded", "adddt", required=False),
-        _col("termination_date", "date", "dateterm", "termdt"),
-    ),
-    file_pattern=re.compile(r"hcpc", re.IGNORECASE),
-)
-MODIFIERS = ReferenceTable(
-    name="modifiers",
-    key=("modifier",),
-    columns=(
-        _col("modifier", "text", "modifier"),
-        _col("modifier_set", "text", "modifierset", required=False),
-        _col("category", "text", "category", required=False),
-    ),
-    file_pattern=re.compile(r"modifier", re.IGNORECASE),
-)
-PLACE_OF_SERVICE = ReferenceTable(
-    name="place_of_service",
-    key=("pos_code",),
-    columns=(
-        _col("pos_code", "text", "poscode", "placeofservicecode"),
-        _col("pos_name", "text", "posname", "placeofservicename", required=False),
-    ),
-    file_pattern=re.compile(r"place.?of.?service|pos.?code", re.IGNORECASE),
-)
+def load_tables(path: Path = TABLES_FILE) -> tuple[ReferenceTable, ...]:
+    """The reference tables declared in `path`, in the order written there."""
+    declared = yaml.safe_load(path.read_text())
+    return tuple(
+        ReferenceTable(
+            name=name,
+            key=tuple(spec["key"]),
+            columns=tuple(
+                Column(
+                    column["name"],
+                    column["type"],
+                    tuple(column["headers"]),
+                    column.get("required", True),
+                )
+                for column in spec["columns"]
+            ),
+            file_pattern=re.compile(spec["file_pattern"], re.IGNORECASE),
+        )
+        for name, spec in declared.items()
+    )
 
-TABLES: tuple[ReferenceTable, ...] = (
-    NCCI_PTP,
-    MUE,
-    ADD_ON,
-    ICD10CM,
-    HCPCS,
-    MODIFIERS,
-    PLACE_OF_SERVICE,
-)
+
+TABLES = load_tables()
 TABLES_BY_NAME = {table.name: table for table in TABLES}
+ICD10CM = TABLES_BY_NAME["icd10cm"]
+MODIFIERS = TABLES_BY_NAME["modifiers"]
 
 
 def normalize_header(header: str) -> str:
