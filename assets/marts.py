@@ -13,11 +13,7 @@ from dagster import AssetExecutionContext, DagsterLogManager
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from cptflow.orchestration.partitions import daily_partitions
-from cptflow.orchestration.resources import (
-    DB_KEY_ENV,
-    WarehouseResource,
-    install_httpfs,
-)
+from cptflow.orchestration.resources import WarehouseResource, database_key
 from cptflow.orchestration.settings import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -80,15 +76,8 @@ def dbt_marts(
 
 
 def dbt_target_args() -> list[str]:
-    """The profile target for the database: `encrypted` when $CPTFLOW_DB_KEY is set.
-
-    The encrypted target has dbt install httpfs; installing it here from its wheel
-    first makes dbt's install find it, so no step goes to the network for it.
-    """
-    if not os.environ.get(DB_KEY_ENV):
-        return []
-    install_httpfs()
-    return ["--target", "encrypted"]
+    """The profile target for the database: `encrypted` when $CPTFLOW_DB_KEY is set."""
+    return ["--target", "encrypted"] if database_key() is not None else []
 
 
 class LogLineWriter(io.TextIOBase):

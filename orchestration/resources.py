@@ -74,8 +74,8 @@ def _quoted(value: str) -> str:
 def install_httpfs() -> None:
     """Install httpfs into DuckDB's extension folder from its wheel, offline.
 
-    DuckDB writes encrypted files with the OpenSSL of httpfs. Once installed,
-    `INSTALL httpfs` (as dbt-duckdb issues it) finds it and never downloads.
+    DuckDB writes encrypted files with the OpenSSL of httpfs. dbt loads it the
+    same way (orchestration/dbt_encryption.py).
     """
     duckdb_extensions.import_extension("httpfs")
 
