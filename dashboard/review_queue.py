@@ -11,6 +11,7 @@ import duckdb
 import polars as pl
 import streamlit as st
 
+from cptflow.orchestration.resources import connect_database
 from cptflow.orchestration.settings import Paths
 from cptflow.transforms.review import (
     ReviewError,
@@ -32,7 +33,7 @@ DB_PATH = Paths.from_env().db
 @contextmanager
 def database() -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived connection: DuckDB has one writer per file, so hold none."""
-    conn = duckdb.connect(str(DB_PATH))
+    conn = connect_database(DB_PATH)
     try:
         yield conn
     finally:

@@ -141,6 +141,39 @@ def test_documents_command_without_the_key_says_so_in_one_line(
     assert "Traceback" not in result.output
 
 
+def test_reference_load_and_scrub_work_on_an_encrypted_db(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DB_KEY_ENV, KEY)
+    db = tmp_path / "ref.duckdb"
+    claim = tmp_path / "claim.json"
+    # 45380 is bundled into 45385 on the same day: the PTP edit comes from the
+    # reference tables loaded into the encrypted file.
+    claim.write_text(
+        '{"claim_id": "CF000000000001", "date_of_service": "2024-08-15",'
+        ' "place_of_service": "22", "rendering_npi": "1234567893",'
+        ' "billing_npi": "1234567893", "payer_id": "60054",'
+        ' "patient": {"id": "P1", "sex": "F", "birth_date": "1960-02-03"},'
+        ' "subscriber": {"name": "DOE, JANE", "id": "M1"},'
+        ' "billing_provider": {"name": "PRACTICE", "id": "1234567893"},'
+        ' "diagnoses": ["K63.5"], "lines": ['
+        '{"cpt": "45385", "modifiers": [], "units": 1, "diagnosis_pointers": [1],'
+        ' "charge_amount": 1600.0},'
+        '{"cpt": "45380", "modifiers": [], "units": 1, "diagnosis_pointers": [1],'
+        ' "charge_amount": 1450.0}]}'
+    )
+
+    loaded = runner.invoke(app, ["reference", "load", "--db", str(db)])
+    scrubbed = runner.invoke(app, ["scrub", str(claim), "--db", str(db)])
+
+    assert loaded.exit_code == 0, loaded.output
+    assert scrubbed.exit_code == 1, scrubbed.output
+    assert '"rule": "ncci_ptp"' in scrubbed.stdout
+    monkeypatch.delenv(DB_KEY_ENV)
+    with pytest.raises(duckdb.Error, match="without a key"):
+        duckdb.connect(str(db), read_only=True)
+
+
 @dataclass(frozen=True)
 class EncryptedRun:
     """A `cptflow run` with the key set, as a separate process sees it."""

@@ -10,6 +10,7 @@ import duckdb
 import typer
 
 from cptflow.orchestration.cli_support import app, err, setup_logging
+from cptflow.orchestration.resources import connect_database
 from cptflow.orchestration.settings import Paths
 from cptflow.transforms.reference.load import (
     BUNDLED_DIR,
@@ -54,7 +55,7 @@ def load(
     db_path = Paths.from_env(db=db).db
     db_path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with duckdb.connect(str(db_path)) as conn:
+        with connect_database(db_path) as conn:
             loaded = load_reference(
                 conn, folder, version=version, effective_from=start, effective_to=end
             )

@@ -12,6 +12,7 @@ import polars as pl
 import typer
 
 from cptflow.orchestration.cli_support import app, err, setup_logging
+from cptflow.orchestration.resources import connect_database
 from cptflow.transforms.reference.load import has_reference_data, load_bundled
 
 DbOption = Annotated[
@@ -50,7 +51,7 @@ def scrub(
 def _reference_connection(db: Path | None) -> duckdb.DuckDBPyConnection:
     """The database's reference data, else the bundled extract in memory."""
     if db is not None and db.exists():
-        conn = duckdb.connect(str(db), read_only=True)
+        conn = connect_database(db, read_only=True)
         if has_reference_data(conn):
             return conn
         conn.close()
