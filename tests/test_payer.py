@@ -360,8 +360,8 @@ def test_adjudicate_contract_rate_prices_below_fraction(dated_rules):
 def test_adjudicate_runs_reverse_and_repay_when_rate_is_corrected(
     dated_rules, tmp_path
 ):
-    first, first_lines = _one_line_claim("CF0000000000S1", "87726", "99213", 175.0)
-    second, second_lines = _one_line_claim("CF0000000000S2", "87726", "99213", 175.0)
+    first, first_lines = _one_line_claim("CF0000000000S1", "SX141", "99213", 175.0)
+    second, second_lines = _one_line_claim("CF0000000000S2", "SX141", "99213", 175.0)
     runs = [
         PaymentRun(date(2026, 11, 16), second, second_lines),
         PaymentRun(date(2026, 11, 9), first, first_lines),

@@ -562,3 +562,39 @@ def test_dashboard_command_without_snapshot_exits_2(tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     assert "no snapshot published yet" in " ".join(result.output.split())
+
+
+def test_denial_kpis_count_underpaid_lines_and_dollars() -> None:
+    # Three remitted lines: one denied, two paid of which one is 20.00 short and one
+    # 6.00 short; a fourth line is not remitted.
+    lines = pl.DataFrame(
+        {
+            "is_remitted": [True, True, True, False],
+            "is_denied": [True, False, False, False],
+            "is_avoidable_by_coding": [True, None, None, None],
+            "denied_amount": [150.0, 0.0, 0.0, 0.0],
+            "is_underpaid": [False, True, True, False],
+            "underpaid_amount": [0.0, 20.0, 6.0, 0.0],
+        }
+    )
+
+    kpis = dashboard.denial_kpis(lines)
+
+    assert (kpis.underpaid_line_count, kpis.underpaid_amount) == (2, 26.0)
+    assert (kpis.remitted_line_count, kpis.denied_line_count) == (3, 1)
+
+
+def test_denial_kpis_of_snapshot_without_underpayment_columns() -> None:
+    lines = pl.DataFrame(
+        {
+            "is_remitted": [True],
+            "is_denied": [False],
+            "is_avoidable_by_coding": [None],
+            "denied_amount": [0.0],
+        },
+        schema_overrides={"is_avoidable_by_coding": pl.Boolean},
+    )
+
+    kpis = dashboard.denial_kpis(lines)
+
+    assert (kpis.underpaid_line_count, kpis.underpaid_amount) == (0, 0.0)
