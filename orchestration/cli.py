@@ -27,10 +27,11 @@ from cptflow.orchestration.settings import (
     quiet_environment,
 )
 
-# The demo's documents arrive on a fixed day so that its output is reproducible;
-# the simulated payer pays two weeks later.
+# The demo's documents arrive on a fixed day (a Monday) so that its output is
+# reproducible; the simulated payer pays on the Friday of the next week, as it does
+# each history week (transforms/demo/history.yaml).
 DEMO_RECEIVED = date(2026, 11, 2)
-DEMO_PAYMENT = DEMO_RECEIVED + timedelta(days=14)
+DEMO_PAYMENT = DEMO_RECEIVED + timedelta(days=11)
 
 DbOption = Annotated[
     Path | None,

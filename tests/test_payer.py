@@ -323,14 +323,14 @@ def _one_line_claim(claim_id: str, payer_id: str, cpt_code: str, charge: float):
     ("day", "adjustments"),
     [
         (
-            date(2026, 11, 22),
+            date(2026, 11, 19),
             # 250 * 0.74 = 185 allowed: CO-45 65, copay 25.
             [
                 Adjustment("CO", "45", Decimal("65.00")),
                 Adjustment("PR", "3", Decimal("25.00")),
             ],
         ),
-        (date(2026, 11, 23), [Adjustment("CO", "150", Decimal("250.00"))]),
+        (date(2026, 11, 20), [Adjustment("CO", "150", Decimal("250.00"))]),
     ],
     ids=["day-before", "first-day"],
 )
@@ -363,8 +363,8 @@ def test_adjudicate_runs_reverse_and_repay_when_rate_is_corrected(
     first, first_lines = _one_line_claim("CF0000000000S1", "SX141", "99213", 175.0)
     second, second_lines = _one_line_claim("CF0000000000S2", "SX141", "99213", 175.0)
     runs = [
-        PaymentRun(date(2026, 11, 16), second, second_lines),
-        PaymentRun(date(2026, 11, 9), first, first_lines),
+        PaymentRun(date(2026, 11, 13), second, second_lines),
+        PaymentRun(date(2026, 11, 6), first, first_lines),
     ]
 
     paths = adjudicate_runs_to_files(
@@ -373,8 +373,8 @@ def test_adjudicate_runs_reverse_and_repay_when_rate_is_corrected(
     remittances = [parse_835(p.read_bytes(), file_name=p.name) for p in paths]
 
     assert [r.transactions[0].payment_date for r in remittances] == [
-        date(2026, 11, 9),
-        date(2026, 11, 16),
+        date(2026, 11, 6),
+        date(2026, 11, 13),
     ]
     assert all(balance_findings(r) == [] for r in remittances)
     [original] = remittances[0].transactions[0].claims

@@ -142,7 +142,8 @@ def test_demo_posts_remittances_to_claim_lines(demo: dict) -> None:
         demo["db"],
         "select distinct partition_date from remits.remittance_lines order by 1",
     )
-    # Each received day is paid 14 days later: 11-02, 11-09, 11-16 and 11-23.
+    # Each received Monday is paid on the Friday of the next week: 10-30, 11-06,
+    # 11-13 and 11-20.
     plan = load_history_plan()
     lag = timedelta(days=plan["payment_lag_days"])
     received = sorted(
@@ -172,7 +173,7 @@ def test_demo_history_notes_are_coded_as_their_key_says(demo: dict) -> None:
 
 
 def test_demo_reversal_takes_back_the_old_rate_payment(demo: dict) -> None:
-    # Prairie (SX141) paid 99213 at 70.00 until 2026-11-15; on 2026-11-16 it reverses
+    # Prairie (SX141) paid 99213 at 70.00 until 2026-11-12; on 2026-11-13 it reverses
     # those payments and pays them again at 92.00.
     reversed_lines = _query(
         demo["db"],
@@ -191,8 +192,8 @@ def test_demo_reversal_takes_back_the_old_rate_payment(demo: dict) -> None:
     )
 
     assert reversed_lines
-    assert {row[1] for row in reversed_lines} == {date(2026, 11, 16)}
-    assert all(row[0] < date(2026, 11, 16) for row in reversed_lines)
+    assert {row[1] for row in reversed_lines} == {date(2026, 11, 13)}
+    assert all(row[0] < date(2026, 11, 13) for row in reversed_lines)
     assert {(row[2], row[3]) for row in reversed_lines} == {(70.0, True)}
     assert posted == [(92.0, 1, False)]
 
@@ -213,7 +214,7 @@ def test_demo_report_flags_the_provider_hit_by_the_new_policy(demo: dict) -> Non
     internal_medicine = _query(
         demo["db"],
         "select distinct rendering_npi from marts.fct_claim_lines"
-        " where cpt_code like '992%'",
+        " where cpt_code like '992%' and rendering_npi is not null",
     )
     with DagsterInstance.from_config(str(demo["dagster_home"])) as instance:
         event = instance.get_latest_materialization_event(
@@ -221,9 +222,9 @@ def test_demo_report_flags_the_provider_hit_by_the_new_policy(demo: dict) -> Non
         )
     metadata = event.asset_materialization.metadata
 
-    assert metadata["week_start_date"].value == "2026-11-23"
+    assert metadata["week_start_date"].value == "2026-11-16"
     assert metadata["spikes"].value == [npi for (npi,) in internal_medicine]
-    assert (demo["home"] / "reports" / "denial_patterns_2026-11-23.html").exists()
+    assert (demo["home"] / "reports" / "denial_patterns_2026-11-16.html").exists()
 
 
 def test_demo_builds_denial_marts(demo: dict) -> None:
