@@ -15,6 +15,7 @@ from cptflow.transforms.payer import (
     adjudicate,
     adjudicate_runs_to_files,
     load_payer_rules,
+    reversal_of,
     write_835,
 )
 from cptflow.transforms.remits import remit_json_objects
@@ -404,3 +405,22 @@ def test_adjudicate_runs_reverse_and_repay_when_rate_is_corrected(
     assert (new.claim_id, new.paid_amount) == ("CF0000000000S2", Decimal("67.00"))
     # BPR02 of the second run: -45 + 67 + 67.
     assert remittances[1].transactions[0].total_paid_amount == Decimal("89.00")
+
+
+def test_write_835_reversal_and_repayment_passes_pyx12(tmp_path, quiet_rules):
+    [claim] = adjudicate(
+        CLAIMS.filter(pl.col("claim_id") == "CF0000000000A1"),
+        LINES,
+        payer_rules=quiet_rules,
+        payment_date=PAYMENT_DATE,
+    )
+    path = tmp_path / "reversal.835"
+    path.write_text(_write([reversal_of(claim), claim]))
+
+    remittance = parse_835(path.read_bytes(), file_name=path.name)
+
+    assert validate_with_pyx12(path) == []
+    assert balance_findings(remittance) == []
+    # The reversal and the payment cancel out: BPR02 is 0, an advice only.
+    assert remittance.transactions[0].total_paid_amount == Decimal("0.00")
+    assert [c.status_code for c in remittance.transactions[0].claims] == ["22", "1"]
