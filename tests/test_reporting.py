@@ -28,6 +28,7 @@ from cptflow.transforms.reporting.report_data import (
     build_denial_report,
     choose_report_week,
     compare_periods,
+    period_totals,
 )
 from cptflow.transforms.reporting.snapshot import (
     SnapshotError,
@@ -598,3 +599,29 @@ def test_denial_kpis_of_snapshot_without_underpayment_columns() -> None:
     kpis = dashboard.denial_kpis(lines)
 
     assert (kpis.underpaid_line_count, kpis.underpaid_amount) == (0, 0.0)
+
+
+def test_period_totals_count_underpaid_lines_of_the_week() -> None:
+    # Two lines paid in the week of 2026-11-16, one 6.00 short; one short line paid
+    # the week before does not count.
+    lines = pl.DataFrame(
+        {
+            "is_remitted": [True, True, True],
+            "latest_payment_date": [
+                date(2026, 11, 16),
+                date(2026, 11, 20),
+                date(2026, 11, 13),
+            ],
+            "is_denied": [False, False, False],
+            "is_avoidable_by_coding": [None, None, None],
+            "denied_amount": [0.0, 0.0, 0.0],
+            "is_underpaid": [True, False, True],
+            "underpaid_amount": [6.0, 0.0, 20.0],
+        },
+        schema_overrides={"is_avoidable_by_coding": pl.Boolean},
+    )
+
+    totals = period_totals(lines, week=date(2026, 11, 16))
+
+    assert (totals.remitted_line_count, totals.underpaid_line_count) == (2, 1)
+    assert totals.underpaid_amount == 6.0
