@@ -104,7 +104,7 @@ def sidebar_filters(lines: pl.DataFrame) -> data.Filters:
 def show_kpis(lines: pl.DataFrame) -> None:
     """The headline figures of the selection."""
     kpis = data.denial_kpis(lines)
-    columns = st.columns(5)
+    columns = st.columns(6)
     columns[0].metric(
         "Denial rate",
         format_percent(kpis.denial_rate),
@@ -125,6 +125,14 @@ def show_kpis(lines: pl.DataFrame) -> None:
         "Remitted lines",
         f"{kpis.remitted_line_count:,}",
         help=f"{kpis.claim_line_count:,} claim lines in the selection in all.",
+    )
+    columns[5].metric(
+        "Underpaid lines",
+        f"{kpis.underpaid_line_count:,}",
+        help=(
+            "Paid lines the payer allowed below the fee schedule's expected amount; "
+            f"{data.format_whole_dollars(kpis.underpaid_amount)} short in all."
+        ),
     )
 
 

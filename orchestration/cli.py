@@ -27,10 +27,11 @@ from cptflow.orchestration.settings import (
     quiet_environment,
 )
 
-# The demo's documents arrive on a fixed day so that its output is reproducible;
-# the simulated payer pays two weeks later.
+# The demo's documents arrive on a fixed day (a Monday) so that its output is
+# reproducible; the simulated payer pays on the Friday of the next week, as it does
+# each history week (transforms/demo/history.yaml).
 DEMO_RECEIVED = date(2026, 11, 2)
-DEMO_PAYMENT = DEMO_RECEIVED + timedelta(days=14)
+DEMO_PAYMENT = DEMO_RECEIVED + timedelta(days=11)
 
 DbOption = Annotated[
     Path | None,
@@ -75,33 +76,56 @@ def demo(
     db: DbOption = None,
     verbose: Annotated[bool, typer.Option(help="Show stage logs.")] = False,
 ) -> None:
-    """Write a demo inbox of fake patients' documents, run the whole pipeline on it,
-    let a simulated payer answer with 835s, and post them."""
+    """Write a demo inbox of fake patients' documents and a few weeks of history
+    notes, run the pipeline on each week, let a simulated payer answer each week
+    with 835s, and post them."""
     setup_logging(verbose)
     from cptflow.transforms.demo import write_demo_inbox
+    from cptflow.transforms.demo.history import write_demo_history
 
     home = Path(os.environ.get("CPTFLOW_HOME", Path.home() / ".cptflow")) / "demo"
-    inbox, remits = home / "inbox", home / "remits"
-    for folder in (inbox, remits):
+    inbox, remits, history = home / "inbox", home / "remits", home / "history"
+    for folder in (inbox, remits, history):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
     db_path = db or home / "cptflow.duckdb"
     written = write_demo_inbox(
         inbox, answers_path=home / "answers.json", received_date=DEMO_RECEIVED
     )
+    weeks = write_demo_history(
+        history,
+        answers_path=home / "history_answers.json",
+        main_received_date=DEMO_RECEIVED,
+    )
     err.print(f"Demo inbox: {len(written.paths)} files in {inbox}")
+    err.print(
+        f"Demo history: {sum(len(w.paths) for w in weeks)} text notes in "
+        f"{len(weeks)} weekly folders under {history}"
+    )
+
+    # Every week's documents, oldest first; the marts are built once, at the end.
+    received = [(week.received_date, week.folder) for week in weeks]
+    received.append((DEMO_RECEIVED, inbox))
+    for day, folder in sorted(received):
+        paths = _paths(db_path, inbox=folder, remits=remits)
+        if not _run_and_report(
+            paths, [day], assign=True, verbose=verbose, stages="documents"
+        ):
+            raise typer.Exit(1)
 
     paths = _paths(db_path, inbox=inbox, remits=remits)
-    ok = _run_and_report(paths, [DEMO_RECEIVED], assign=True, verbose=verbose)
-    if not ok:
-        raise typer.Exit(1)
-
-    files = _simulate_payer(paths, DEMO_RECEIVED, DEMO_PAYMENT)
+    lag = {week.received_date: week.payment_date for week in weeks}
+    lag[DEMO_RECEIVED] = DEMO_PAYMENT
+    files = _simulate_payer(paths, lag)
     err.print(f"Payer simulator wrote {len(files)} remittance file(s) to {remits}")
-    ok = _run_and_report(
-        paths, [DEMO_PAYMENT], assign=False, verbose=verbose, remits_only=True
-    )
-    raise typer.Exit(0 if ok else 1)
+    payment_dates = sorted(set(lag.values()))
+    for day in payment_dates:
+        stages = "remits" if day == payment_dates[-1] else "remits_only"
+        if not _run_and_report(
+            paths, [day], assign=False, verbose=verbose, stages=stages
+        ):
+            raise typer.Exit(1)
+    raise typer.Exit(0)
 
 
 @app.command()
@@ -258,9 +282,14 @@ def _run_and_report(
     *,
     assign: bool,
     verbose: bool,
-    remits_only: bool = False,
+    stages: str = "all",
 ) -> bool:
-    """Run the partitions, print what each stage produced, and say if all passed."""
+    """Run the partitions, print what each stage produced, and say if all passed.
+
+    `stages` picks what runs: `all`; `documents` (every stage but remittances and
+    what reads them: the marts are rebuilt later); `remits` (remittances and the
+    marts and reports downstream); `remits_only` (just post the remittances).
+    """
     from dagster import AssetKey
 
     from cptflow.orchestration.definitions import (
@@ -270,12 +299,25 @@ def _run_and_report(
     from cptflow.orchestration.runner import run_partitions
 
     defs = build_definitions(paths, assign_partition=assign)
+    remits_key = AssetKey(["remits", "remittance_lines"])
     selection = None
-    if remits_only:
+    if stages == "remits":
         # Remittances arrive on their own day: post them and rebuild the marts
         # without re-reading documents.
-        remits_key = AssetKey(["remits", "remittance_lines"])
         selection = [remits_key, *DOWNSTREAM_OF_REMITTANCES]
+    elif stages == "remits_only":
+        selection = [remits_key]
+    elif stages == "documents":
+        later = {remits_key, *DOWNSTREAM_OF_REMITTANCES}
+        every_key = defs.resolve_asset_graph().get_all_asset_keys()
+        selection = sorted(
+            (
+                key
+                for key in every_key
+                if key not in later and _is_materializable(defs, key)
+            ),
+            key=lambda key: key.to_user_string(),
+        )
     with (
         err.status(f"Running {len(partitions)} partition(s)...")
         if err.is_terminal
@@ -324,20 +366,31 @@ class _nothing:
         return None
 
 
-def _simulate_payer(paths: Paths, received: date, payment: date) -> list[Path]:
-    """Adjudicate the demo's ready claims as an outside payer and write 835 files."""
-    from cptflow.orchestration.resources import connect_database
-    from cptflow.transforms.payer import adjudicate_to_files
+def _is_materializable(defs, key) -> bool:
+    """Whether the key is an asset the job can run (not a source or seed input)."""
+    return defs.resolve_asset_graph().get(key).is_materializable
 
+
+def _simulate_payer(paths: Paths, payment_dates: dict[date, date]) -> list[Path]:
+    """Adjudicate each received day's ready claims as an outside payer, on the
+    payment date given for that day, and write the 835 files."""
+    from cptflow.orchestration.resources import connect_database
+    from cptflow.transforms.payer import PaymentRun, adjudicate_runs_to_files
+
+    runs = []
     with connect_database(paths.db, read_only=True) as conn:
-        claims = conn.execute(
-            "select * from claims.claims where partition_date = ? and status = 'ready'",
-            [received],
-        ).pl()
-        lines = conn.execute(
-            "select * from claims.claim_lines where partition_date = ?", [received]
-        ).pl()
-    return adjudicate_to_files(claims, lines, folder=paths.remits, payment_date=payment)
+        for received, payment in sorted(payment_dates.items()):
+            claims = conn.execute(
+                "select * from claims.claims"
+                " where partition_date = ? and status = 'ready'",
+                [received],
+            ).pl()
+            lines = conn.execute(
+                "select * from claims.claim_lines where partition_date = ?",
+                [received],
+            ).pl()
+            runs.append(PaymentRun(payment, claims, lines))
+    return adjudicate_runs_to_files(runs, folder=paths.remits)
 
 
 def _register_commands() -> None:

@@ -31,6 +31,7 @@ select
     count(*) filter (where is_denied) as denied_line_count,
     coalesce(sum(denied_amount) filter (where is_denied), 0) as denied_amount,
     count(*) filter (where is_denied and is_avoidable_by_coding) as avoidable_count,
+    count(*) filter (where is_underpaid) as underpaid_count,
 from marts.fct_claim_lines
 where payer_id = ? or ? is null
 """
@@ -89,7 +90,7 @@ def wait_until_healthy(
 def expected_kpis(database: Path, payer_id: str | None = None) -> dict[str, str]:
     """The KPI texts the dashboard should show, queried from the pipeline database."""
     with duckdb.connect(str(database), read_only=True) as conn:
-        remitted, denied, amount, avoidable = conn.execute(
+        remitted, denied, amount, avoidable, underpaid = conn.execute(
             KPI_SQL, [payer_id, payer_id]
         ).fetchone()
         if payer_id is not None:
@@ -106,6 +107,7 @@ def expected_kpis(database: Path, payer_id: str | None = None) -> dict[str, str]
         "Avoidable share": format_percent(avoidable / denied if denied else None),
         "Denied lines": f"{denied:,}",
         "Remitted lines": f"{remitted:,}",
+        "Underpaid lines": f"{underpaid:,}",
     }
 
 
@@ -131,7 +133,7 @@ def busiest_payer(database: Path) -> str:
     return payer_id
 
 
-def shown_kpis(page, *, count: int = 5, timeout: float = 30.0) -> dict[str, str]:
+def shown_kpis(page, *, count: int = 6, timeout: float = 30.0) -> dict[str, str]:
     """Label -> value of every st.metric, once all are drawn and hold still.
 
     Streamlit redraws the page after a filter changes; reading mid-redraw finds

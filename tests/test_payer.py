@@ -11,8 +11,11 @@ import yaml
 
 from cptflow.transforms.payer import (
     DEFAULT_RULES_PATH,
+    PaymentRun,
     adjudicate,
+    adjudicate_runs_to_files,
     load_payer_rules,
+    reversal_of,
     write_835,
 )
 from cptflow.transforms.remits import remit_json_objects
@@ -89,7 +92,8 @@ LINES = _lines(
 
 @pytest.fixture
 def quiet_rules(tmp_path):
-    """Demo rules without random noise, so every amount can be worked by hand."""
+    """Demo rules without random noise, dated policies or contract rates, so every
+    amount can be worked by hand."""
     raw = yaml.safe_load(DEFAULT_RULES_PATH.read_text())
     raw["defaults"].update(
         allowed_fraction=0.70,
@@ -97,10 +101,12 @@ def quiet_rules(tmp_path):
         coinsurance_rate=0.0,
         eligibility_denial_rate=0.0,
         missing_information_rate=0.0,
+        policy_changes=[],
     )
     for payer in raw["payers"]:
         payer.pop("allowed_fraction", None)
         payer.pop("copay_amount", None)
+        payer.pop("contract_rates", None)
     path = tmp_path / "quiet.yaml"
     path.write_text(yaml.safe_dump(raw))
     return load_payer_rules(path)
@@ -268,6 +274,8 @@ def test_adjudicate_seed_changes_noise():
 def test_adjudicate_noise_denies_with_expected_carcs(tmp_path, rate_key, carcs):
     raw = yaml.safe_load(DEFAULT_RULES_PATH.read_text())
     raw["defaults"][rate_key] = 1.0
+    # Only the noise under test: no dated policy denies first.
+    raw["defaults"]["policy_changes"] = []
     path = tmp_path / "noisy.yaml"
     path.write_text(yaml.safe_dump(raw))
     claims = CLAIMS.filter(pl.col("claim_id") == "CF0000000000A1")
@@ -288,3 +296,131 @@ def test_adjudicate_noise_denies_with_expected_carcs(tmp_path, rate_key, carcs):
 )
 def test_payer_rules_effective_dates(day, expected):
     assert load_payer_rules().is_effective_on(day) is expected
+
+
+@pytest.fixture
+def dated_rules(tmp_path):
+    """Demo rules without noise but with their dated policies and contract rates."""
+    raw = yaml.safe_load(DEFAULT_RULES_PATH.read_text())
+    raw["defaults"].update(
+        deductible_rate=0.0,
+        coinsurance_rate=0.0,
+        eligibility_denial_rate=0.0,
+        missing_information_rate=0.0,
+    )
+    path = tmp_path / "dated.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return load_payer_rules(path)
+
+
+def _one_line_claim(claim_id: str, payer_id: str, cpt_code: str, charge: float):
+    claims = _claims([(claim_id, payer_id, ["I10"], "ready")]).with_columns(
+        pl.lit("1234567893").alias("billing_npi")
+    )
+    return claims, _lines([(claim_id, cpt_code, [], 1, charge)])
+
+
+@pytest.mark.parametrize(
+    ("day", "adjustments"),
+    [
+        (
+            date(2026, 11, 19),
+            # 250 * 0.74 = 185 allowed: CO-45 65, copay 25.
+            [
+                Adjustment("CO", "45", Decimal("65.00")),
+                Adjustment("PR", "3", Decimal("25.00")),
+            ],
+        ),
+        (date(2026, 11, 20), [Adjustment("CO", "150", Decimal("250.00"))]),
+    ],
+    ids=["day-before", "first-day"],
+)
+def test_adjudicate_policy_change_denies_from_its_date(dated_rules, day, adjustments):
+    claims, lines = _one_line_claim("CF0000000000P1", "87726", "99214", 250.0)
+
+    [claim] = adjudicate(claims, lines, payer_rules=dated_rules, payment_date=day)
+
+    assert claim.lines[0].adjustments == adjustments
+
+
+def test_adjudicate_contract_rate_prices_below_fraction(dated_rules):
+    claims, lines = _one_line_claim("CF0000000000R1", "SX141", "71046", 120.0)
+
+    [claim] = adjudicate(
+        claims, lines, payer_rules=dated_rules, payment_date=PAYMENT_DATE
+    )
+
+    # The contract's 30.00 instead of 120 * 0.70 = 84; no copay on imaging.
+    assert (claim.lines[0].allowed_amount, claim.paid_amount) == (
+        Decimal("30.00"),
+        Decimal("30.00"),
+    )
+    assert claim.lines[0].adjustments == [Adjustment("CO", "45", Decimal("90.00"))]
+
+
+def test_adjudicate_runs_reverse_and_repay_when_rate_is_corrected(
+    dated_rules, tmp_path
+):
+    first, first_lines = _one_line_claim("CF0000000000S1", "SX141", "99213", 175.0)
+    second, second_lines = _one_line_claim("CF0000000000S2", "SX141", "99213", 175.0)
+    runs = [
+        PaymentRun(date(2026, 11, 13), second, second_lines),
+        PaymentRun(date(2026, 11, 6), first, first_lines),
+    ]
+
+    paths = adjudicate_runs_to_files(
+        runs, folder=tmp_path / "remits", payer_rules=dated_rules
+    )
+    remittances = [parse_835(p.read_bytes(), file_name=p.name) for p in paths]
+
+    assert [r.transactions[0].payment_date for r in remittances] == [
+        date(2026, 11, 6),
+        date(2026, 11, 13),
+    ]
+    assert all(balance_findings(r) == [] for r in remittances)
+    [original] = remittances[0].transactions[0].claims
+    reversal, corrected, new = remittances[1].transactions[0].claims
+    # Old rate 70: CO-45 105, copay 25, paid 45. New rate 92: CO-45 83, paid 67.
+    assert (original.claim_id, original.status_code, original.paid_amount) == (
+        "CF0000000000S1",
+        "1",
+        Decimal("45.00"),
+    )
+    assert (reversal.claim_id, reversal.status_code, reversal.paid_amount) == (
+        "CF0000000000S1",
+        "22",
+        Decimal("-45.00"),
+    )
+    assert reversal.payer_claim_control_number == original.payer_claim_control_number
+    assert [(a.carc_code, a.amount) for a in reversal.lines[0].adjustments] == [
+        ("45", Decimal("-105.00")),
+        ("3", Decimal("-25.00")),
+    ]
+    assert (corrected.claim_id, corrected.status_code, corrected.paid_amount) == (
+        "CF0000000000S1",
+        "1",
+        Decimal("67.00"),
+    )
+    assert corrected.payer_claim_control_number != original.payer_claim_control_number
+    assert (new.claim_id, new.paid_amount) == ("CF0000000000S2", Decimal("67.00"))
+    # BPR02 of the second run: -45 + 67 + 67.
+    assert remittances[1].transactions[0].total_paid_amount == Decimal("89.00")
+
+
+def test_write_835_reversal_and_repayment_passes_pyx12(tmp_path, quiet_rules):
+    [claim] = adjudicate(
+        CLAIMS.filter(pl.col("claim_id") == "CF0000000000A1"),
+        LINES,
+        payer_rules=quiet_rules,
+        payment_date=PAYMENT_DATE,
+    )
+    path = tmp_path / "reversal.835"
+    path.write_text(_write([reversal_of(claim), claim]))
+
+    remittance = parse_835(path.read_bytes(), file_name=path.name)
+
+    assert validate_with_pyx12(path) == []
+    assert balance_findings(remittance) == []
+    # The reversal and the payment cancel out: BPR02 is 0, an advice only.
+    assert remittance.transactions[0].total_paid_amount == Decimal("0.00")
+    assert [c.status_code for c in remittance.transactions[0].claims] == ["22", "1"]

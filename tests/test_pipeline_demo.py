@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 from dagster import (
     AssetCheckSeverity,
+    AssetKey,
     DagsterEventType,
     DagsterInstance,
     DagsterRunStatus,
@@ -16,6 +19,7 @@ from dagster import (
 from typer.testing import CliRunner
 
 from cptflow.orchestration.cli import DEMO_PAYMENT, DEMO_RECEIVED, app
+from cptflow.transforms.demo.history import load_history_plan
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +59,9 @@ def test_demo_exits_zero_and_prints_stage_counts(demo: dict) -> None:
 def test_demo_runs_succeed_with_every_blocking_check_passing(demo: dict) -> None:
     with DagsterInstance.from_config(str(demo["dagster_home"])) as instance:
         runs = instance.get_runs()
-        assert len(runs) == 2
+        # Four received days (three history weeks and the main inbox), then four
+        # payment days.
+        assert len(runs) == 8
         assert {run.status for run in runs} == {DagsterRunStatus.SUCCESS}
         evaluations = [
             record.event_log_entry.dagster_event.event_specific_data
@@ -74,7 +80,8 @@ def test_demo_registers_every_file_once(demo: dict) -> None:
     rows = dict(
         _query(demo["db"], "select status, count(*) from intake.documents group by 1")
     )
-    assert rows == {"processed": 20, "duplicate": 1, "quarantined": 1}
+    # The main inbox's 20 documents and the history's 12 + 12 + 25 text notes.
+    assert rows == {"processed": 69, "duplicate": 1, "quarantined": 1}
     reason = _query(
         demo["db"],
         "select reason from intake.documents where file_name = 'scan_corrupt.pdf'",
@@ -91,7 +98,7 @@ def test_demo_reads_scans_with_ocr_and_pdfs_from_their_text_layer(demo: dict) ->
             "where d.status = 'processed' group by 1",
         )
     )
-    assert methods["text/plain_text"] == 6
+    assert methods["text/plain_text"] == 6 + 49
     assert methods["tiff/ocr"] == 1
     assert methods["pdf/text_layer"] == 5
     assert methods["pdf/ocr"] == 8
@@ -132,9 +139,92 @@ def test_demo_posts_remittances_to_claim_lines(demo: dict) -> None:
     assert lines[0] > 0
     assert lines[1] == 0
     paid_dates = _query(
-        demo["db"], "select distinct partition_date from remits.remittance_lines"
+        demo["db"],
+        "select distinct partition_date from remits.remittance_lines order by 1",
     )
-    assert paid_dates == [(DEMO_PAYMENT,)]
+    # Each received Monday is paid on the Friday of the next week: 10-30, 11-06,
+    # 11-13 and 11-20.
+    plan = load_history_plan()
+    lag = timedelta(days=plan["payment_lag_days"])
+    received = sorted(
+        [*(week["received_date"] for week in plan["weeks"]), DEMO_RECEIVED]
+    )
+    assert paid_dates == [(day + lag,) for day in received]
+    assert (DEMO_PAYMENT,) in paid_dates
+
+
+def test_demo_history_notes_are_coded_as_their_key_says(demo: dict) -> None:
+    key = json.loads((demo["home"] / "demo" / "history_answers.json").read_text())
+    coded = dict(
+        _query(
+            demo["db"],
+            "select d.file_name, list(c.cpt_code order by c.cpt_code)"
+            " from coding.encounter_codes c join intake.documents d using (document_id)"
+            " where d.file_name like 'history_%' group by 1",
+        )
+    )
+    expected = {
+        item["file"]: sorted(code["cpt_code"] for code in item["expected_codes"])
+        for item in key["documents"]
+    }
+
+    assert len(expected) == 49
+    assert coded == expected
+
+
+def test_demo_reversal_takes_back_the_old_rate_payment(demo: dict) -> None:
+    # Prairie (SX141) paid 99213 at 70.00 until 2026-11-12; on 2026-11-13 it reverses
+    # those payments and pays them again at 92.00.
+    reversed_lines = _query(
+        demo["db"],
+        "select original.payment_date, reversal.payment_date,"
+        " original.paid_amount + original.patient_responsibility_amount,"
+        " -reversal.paid_amount = original.paid_amount"
+        " from marts.fct_remittance_lines as reversal"
+        " join marts.fct_remittance_lines as original"
+        " on reversal.reverses_remittance_line_id = original.remittance_line_id"
+        " where reversal.is_reversal",
+    )
+    posted = _query(
+        demo["db"],
+        "select distinct allowed_amount, reversal_count, is_underpaid"
+        " from marts.fct_claim_lines where reversal_count > 0",
+    )
+
+    assert reversed_lines
+    assert {row[1] for row in reversed_lines} == {date(2026, 11, 13)}
+    assert all(row[0] < date(2026, 11, 13) for row in reversed_lines)
+    assert {(row[2], row[3]) for row in reversed_lines} == {(70.0, True)}
+    assert posted == [(92.0, 1, False)]
+
+
+def test_demo_flags_chest_xray_underpayments(demo: dict) -> None:
+    # Prairie allows 30.00 for 71046; the fee schedule expects 36.00.
+    rows = _query(
+        demo["db"],
+        "select cpt_code, payer_id, allowed_amount, underpaid_amount, count(*)"
+        " from marts.fct_claim_lines where is_underpaid group by all",
+    )
+
+    assert rows
+    assert {row[:4] for row in rows} == {("71046", "SX141", 30.0, 6.0)}
+
+
+def test_demo_report_flags_the_provider_hit_by_the_new_policy(demo: dict) -> None:
+    internal_medicine = _query(
+        demo["db"],
+        "select distinct rendering_npi from marts.fct_claim_lines"
+        " where cpt_code like '992%' and rendering_npi is not null",
+    )
+    with DagsterInstance.from_config(str(demo["dagster_home"])) as instance:
+        event = instance.get_latest_materialization_event(
+            AssetKey(["reporting", "denial_pattern_report"])
+        )
+    metadata = event.asset_materialization.metadata
+
+    assert metadata["week_start_date"].value == "2026-11-16"
+    assert metadata["spikes"].value == [npi for (npi,) in internal_medicine]
+    assert (demo["home"] / "reports" / "denial_patterns_2026-11-16.html").exists()
 
 
 def test_demo_builds_denial_marts(demo: dict) -> None:

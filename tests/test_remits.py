@@ -251,8 +251,11 @@ def test_remittance_frames_masked_file_denials():
     counts = dict(
         lines.filter(pl.col("is_denied")).group_by("denial_category").len().rows()
     )
+    # The file's 69 CR-31 lines all sit on reversal claims (CLP02 22): taken-back
+    # figures, not eligibility denials.
     assert (lines.height, adjustments.height) == (365, 378)
-    assert counts == {"eligibility": 69, "duplicate": 46, "bundling": 4}
+    assert counts == {"duplicate": 46, "bundling": 4}
+    assert lines.filter(pl.col("is_reversal")).height == 69
 
 
 @needs_shared
@@ -300,3 +303,57 @@ def test_partial_fixture_is_a_balanced_bare_transaction():
 
     assert segments[0].elements == ("ST", "835", "0001")
     assert len(segments) == 28
+
+
+# A reversal (CLP02 22) of a bundling denial and of a paid line, followed by the
+# corrected claim (CLP09 7): 20 paid back, 30 paid anew, BPR02 = -20 + 30 = 10.
+REVERSAL_835 = (
+    "ST*835*0003~"
+    "BPR*I*10*C*CHK************20261207~"
+    "TRN*1*56*1999999999~"
+    "N1*PR*DEMO PAYER~"
+    "LX*1~"
+    "CLP*CF3*22*-80*-20*0*12*ICN9~"
+    "SVC*HC:99212*-50*-20**-1~"
+    "CAS*CO*45*-30~"
+    "REF*6R*CF3-1~"
+    "SVC*HC:93010*-30*0**-1~"
+    "CAS*CO*97*-30~"
+    "REF*6R*CF3-2~"
+    "CLP*CF3*1*80*30*0*12*ICN10*11*7~"
+    "SVC*HC:99212*50*30**1~"
+    "CAS*CO*45*20~"
+    "REF*6R*CF3-1~"
+    "SVC*HC:93010*30*0**1~"
+    "CAS*CO*97*30~"
+    "REF*6R*CF3-2~"
+    "SE*19*0003~"
+)
+
+
+def test_remittance_frames_reversal_is_never_a_denial():
+    remittance = parse_835(REVERSAL_835.encode(), file_name="reversal.835")
+
+    lines, adjustments = remittance_frames(remittance, partition_date=PARTITION)
+
+    assert balance_findings(remittance) == []
+    assert lines.select(
+        "claim_status_code",
+        "claim_frequency_code",
+        "is_reversal",
+        "cpt_code",
+        "paid_amount",
+        "is_denied",
+        "denial_category",
+    ).rows() == [
+        ("22", None, True, "99212", -20.0, False, None),
+        ("22", None, True, "93010", 0.0, False, None),
+        ("1", "7", False, "99212", 30.0, False, None),
+        ("1", "7", False, "93010", 0.0, True, "bundling"),
+    ]
+    assert adjustments.select("carc_code", "amount", "is_denial").rows() == [
+        ("45", -30.0, False),
+        ("97", -30.0, False),
+        ("45", 20.0, False),
+        ("97", 30.0, True),
+    ]

@@ -28,6 +28,7 @@ from cptflow.transforms.reporting.report_data import (
     build_denial_report,
     choose_report_week,
     compare_periods,
+    period_totals,
 )
 from cptflow.transforms.reporting.snapshot import (
     SnapshotError,
@@ -562,3 +563,65 @@ def test_dashboard_command_without_snapshot_exits_2(tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     assert "no snapshot published yet" in " ".join(result.output.split())
+
+
+def test_denial_kpis_count_underpaid_lines_and_dollars() -> None:
+    # Three remitted lines: one denied, two paid of which one is 20.00 short and one
+    # 6.00 short; a fourth line is not remitted.
+    lines = pl.DataFrame(
+        {
+            "is_remitted": [True, True, True, False],
+            "is_denied": [True, False, False, False],
+            "is_avoidable_by_coding": [True, None, None, None],
+            "denied_amount": [150.0, 0.0, 0.0, 0.0],
+            "is_underpaid": [False, True, True, False],
+            "underpaid_amount": [0.0, 20.0, 6.0, 0.0],
+        }
+    )
+
+    kpis = dashboard.denial_kpis(lines)
+
+    assert (kpis.underpaid_line_count, kpis.underpaid_amount) == (2, 26.0)
+    assert (kpis.remitted_line_count, kpis.denied_line_count) == (3, 1)
+
+
+def test_denial_kpis_of_snapshot_without_underpayment_columns() -> None:
+    lines = pl.DataFrame(
+        {
+            "is_remitted": [True],
+            "is_denied": [False],
+            "is_avoidable_by_coding": [None],
+            "denied_amount": [0.0],
+        },
+        schema_overrides={"is_avoidable_by_coding": pl.Boolean},
+    )
+
+    kpis = dashboard.denial_kpis(lines)
+
+    assert (kpis.underpaid_line_count, kpis.underpaid_amount) == (0, 0.0)
+
+
+def test_period_totals_count_underpaid_lines_of_the_week() -> None:
+    # Two lines paid in the week of 2026-11-16, one 6.00 short; one short line paid
+    # the week before does not count.
+    lines = pl.DataFrame(
+        {
+            "is_remitted": [True, True, True],
+            "latest_payment_date": [
+                date(2026, 11, 16),
+                date(2026, 11, 20),
+                date(2026, 11, 13),
+            ],
+            "is_denied": [False, False, False],
+            "is_avoidable_by_coding": [None, None, None],
+            "denied_amount": [0.0, 0.0, 0.0],
+            "is_underpaid": [True, False, True],
+            "underpaid_amount": [6.0, 0.0, 20.0],
+        },
+        schema_overrides={"is_avoidable_by_coding": pl.Boolean},
+    )
+
+    totals = period_totals(lines, week=date(2026, 11, 16))
+
+    assert (totals.remitted_line_count, totals.underpaid_line_count) == (2, 1)
+    assert totals.underpaid_amount == 6.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +29,7 @@ DEFAULT_RULES_PATH = (
 )
 STATUS_PAID = "1"
 STATUS_DENIED = "4"
+STATUS_REVERSAL = "22"
 CLAIM_FILING_INDICATOR = "12"
 ZERO = Decimal("0.00")
 
@@ -40,6 +41,54 @@ class BundlingPair:
     comprehensive: str
     component: str
     modifier_bypass: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """A payer policy that starts on a date: matching lines are denied from then.
+
+    Attributes:
+        effective_from: the first payment date the payer applies it on.
+        cpt_prefixes: the codes it covers (a code matches when it starts so).
+        carc: the CO reason the payer denies with.
+        rarc: the remark it adds, if any.
+    """
+
+    effective_from: date
+    cpt_prefixes: tuple[str, ...]
+    carc: str
+    rarc: str | None = None
+
+    def applies(self, cpt_code: str, payment_date: date) -> bool:
+        """Whether a line of `cpt_code` paid on `payment_date` is denied by it."""
+        return payment_date >= self.effective_from and cpt_code.startswith(
+            self.cpt_prefixes
+        )
+
+
+@dataclass(frozen=True)
+class ContractRate:
+    """A contracted allowed amount per unit for one code, over a date range.
+
+    Attributes:
+        cpt_code: the code priced.
+        allowed_amount: allowed per unit, instead of the allowed fraction.
+        effective_from: first payment date (None: always).
+        effective_to: last payment date (None: open-ended).
+        reprocess_earlier: when the rate starts, claims the payer paid at another
+            rate are reversed and paid again at this one.
+    """
+
+    cpt_code: str
+    allowed_amount: Decimal
+    effective_from: date | None = None
+    effective_to: date | None = None
+    reprocess_earlier: bool = False
+
+    def is_effective_on(self, day: date) -> bool:
+        """Whether the rate prices lines paid on `day`."""
+        starts_ok = self.effective_from is None or self.effective_from <= day
+        return starts_ok and (self.effective_to is None or day <= self.effective_to)
 
 
 @dataclass(frozen=True)
@@ -61,6 +110,15 @@ class PayerPolicy:
     missing_information_rarcs: tuple[str, ...]
     prior_authorization: dict[str, Any] | None = None
     medical_necessity: dict[str, Any] | None = None
+    policy_changes: tuple[PolicyChange, ...] = ()
+    contract_rates: tuple[ContractRate, ...] = ()
+
+    def contract_rate(self, cpt_code: str, payment_date: date) -> ContractRate | None:
+        """The contracted rate of `cpt_code` on `payment_date`, if there is one."""
+        for rate in self.contract_rates:
+            if rate.cpt_code == cpt_code and rate.is_effective_on(payment_date):
+                return rate
+        return None
 
 
 @dataclass(frozen=True)
@@ -99,6 +157,25 @@ class PayerRules:
             missing_information_rarcs=tuple(merged["missing_information_rarcs"]),
             prior_authorization=merged.get("prior_authorization"),
             medical_necessity=merged.get("medical_necessity"),
+            policy_changes=tuple(
+                PolicyChange(
+                    effective_from=change["effective_from"],
+                    cpt_prefixes=tuple(str(p) for p in change["cpt_prefixes"]),
+                    carc=str(change["carc"]),
+                    rarc=change.get("rarc"),
+                )
+                for change in merged.get("policy_changes") or []
+            ),
+            contract_rates=tuple(
+                ContractRate(
+                    cpt_code=str(rate["cpt_code"]),
+                    allowed_amount=Decimal(str(rate["allowed_amount"])),
+                    effective_from=rate.get("effective_from"),
+                    effective_to=rate.get("effective_to"),
+                    reprocess_earlier=bool(rate.get("reprocess_earlier", False)),
+                )
+                for rate in merged.get("contract_rates") or []
+            ),
         )
 
 
@@ -207,7 +284,7 @@ def adjudicate(
     for claim in sent.sort("claim_id").iter_rows(named=True):
         lines = lines_by_claim.get((claim["claim_id"],))
         rows = lines.to_dicts() if lines is not None else []
-        adjudicated.append(_adjudicate_claim(claim, rows, rules, seed))
+        adjudicated.append(_adjudicate_claim(claim, rows, rules, seed, payment_date))
     logger.info(
         "adjudicated %d claims for payment on %s (rules %s)",
         len(adjudicated),
@@ -223,7 +300,11 @@ def _claim_random(seed: int, claim_id: str) -> random.Random:
 
 
 def _adjudicate_claim(
-    claim: dict[str, Any], rows: list[dict[str, Any]], rules: PayerRules, seed: int
+    claim: dict[str, Any],
+    rows: list[dict[str, Any]],
+    rules: PayerRules,
+    seed: int,
+    payment_date: date,
 ) -> AdjudicatedClaim:
     rng = _claim_random(seed, claim["claim_id"])
     policy = rules.policy(claim.get("payer_id"))
@@ -237,7 +318,7 @@ def _adjudicate_claim(
         if ineligible:
             _deny(line, eligibility_carc, None)
         else:
-            _apply_line_rules(line, codes, diagnoses, policy, rules, rng)
+            _apply_line_rules(line, codes, diagnoses, policy, rules, rng, payment_date)
 
     _apply_patient_share([ln for ln in lines if ln.allowed_amount > 0], policy, rng)
     return _claim_totals(claim, lines, rng)
@@ -278,6 +359,7 @@ def _apply_line_rules(
     policy: PayerPolicy,
     rules: PayerRules,
     rng: random.Random,
+    payment_date: date,
 ) -> None:
     # One draw per line whatever the outcome, so later lines keep their noise.
     is_missing_information = rng.random() < policy.missing_information_rate
@@ -285,7 +367,15 @@ def _apply_line_rules(
 
     authorization = policy.prior_authorization
     necessity = policy.medical_necessity
-    if authorization and line.cpt_code.startswith(tuple(authorization["cpt_prefixes"])):
+    change = next(
+        (c for c in policy.policy_changes if c.applies(line.cpt_code, payment_date)),
+        None,
+    )
+    if change is not None:
+        _deny(line, change.carc, change.rarc)
+    elif authorization and line.cpt_code.startswith(
+        tuple(authorization["cpt_prefixes"])
+    ):
         _deny(line, "197", authorization.get("rarc"))
     elif necessity and _lacks_diagnosis(line.cpt_code, diagnoses, necessity):
         _deny(line, "50", necessity.get("rarc"))
@@ -294,7 +384,8 @@ def _apply_line_rules(
     elif is_missing_information:
         _deny(line, "16", missing_rarc)
     else:
-        _price(line, policy, rules.units_caps.get(line.cpt_code))
+        rate = policy.contract_rate(line.cpt_code, payment_date)
+        _price(line, policy, rules.units_caps.get(line.cpt_code), rate)
 
 
 def _lacks_diagnosis(
@@ -317,8 +408,14 @@ def _is_bundled(
     return False
 
 
-def _price(line: AdjudicatedLine, policy: PayerPolicy, cap: int | None) -> None:
+def _price(
+    line: AdjudicatedLine,
+    policy: PayerPolicy,
+    cap: int | None,
+    rate: ContractRate | None = None,
+) -> None:
     priced_charge = line.charge_amount
+    priced_units = line.units
     if cap is not None and line.units > cap:
         # Units above the cap are denied at the line's charge per unit.
         per_unit = line.charge_amount / line.units
@@ -326,8 +423,13 @@ def _price(line: AdjudicatedLine, policy: PayerPolicy, cap: int | None) -> None:
         line.adjustments.append(Adjustment("CO", "151", denied, line.units - cap))
         line.rarcs.append("N362")
         priced_charge -= denied
+        priced_units = Decimal(cap)
 
-    line.allowed_amount = (priced_charge * policy.allowed_fraction).quantize(CENT)
+    if rate is not None:
+        contracted = (rate.allowed_amount * priced_units).quantize(CENT)
+        line.allowed_amount = min(contracted, priced_charge)
+    else:
+        line.allowed_amount = (priced_charge * policy.allowed_fraction).quantize(CENT)
     line.paid_amount = line.allowed_amount
     reduction = priced_charge - line.allowed_amount
     if reduction > 0:
@@ -500,6 +602,204 @@ def _cas_segments(adjustments: list[Adjustment]) -> list[list[str]]:
     return segments
 
 
+def reversal_of(claim: AdjudicatedClaim) -> AdjudicatedClaim:
+    """The claim that takes `claim`'s payment back: CLP02 22, every figure negated.
+
+    It keeps the original's payer claim control number (CLP07), which is how the
+    posting finds the payment it reverses.
+    """
+    return replace(
+        claim,
+        status_code=STATUS_REVERSAL,
+        charge_amount=-claim.charge_amount,
+        paid_amount=-claim.paid_amount,
+        patient_responsibility_amount=-claim.patient_responsibility_amount,
+        lines=[
+            replace(
+                line,
+                units=-line.units,
+                charge_amount=-line.charge_amount,
+                allowed_amount=-line.allowed_amount,
+                paid_amount=-line.paid_amount,
+                adjustments=[
+                    Adjustment(
+                        a.group_code,
+                        a.carc_code,
+                        -a.amount,
+                        None if a.quantity is None else -a.quantity,
+                    )
+                    for a in line.adjustments
+                ],
+                rarcs=list(line.rarcs),
+            )
+            for line in claim.lines
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class PaymentRun:
+    """The claims a payer adjudicates on one payment date."""
+
+    payment_date: date
+    claims: pl.DataFrame
+    claim_lines: pl.DataFrame
+
+
+@dataclass
+class _Paid:
+    """What the payer last paid on a claim, to reprocess it when a rate changes."""
+
+    claim: dict[str, Any]
+    rows: list[dict[str, Any]]
+    adjudicated: AdjudicatedClaim
+    payment_date: date
+
+
+def adjudicate_runs_to_files(
+    runs: list[PaymentRun],
+    *,
+    folder: Path,
+    seed: int = 7,
+    first_control_number: int = 1001,
+    payer_rules: PayerRules | None = None,
+) -> list[Path]:
+    """Adjudicate several payment dates in order and write their 835 files.
+
+    On each date the payer adjudicates the claims due then under the rules in force
+    that day. When a contract rate marked `reprocess_earlier` starts, every claim
+    the payer paid earlier at another rate for that code is reprocessed in the same
+    run: a reversal (CLP02 22, same CLP07) followed by the claim paid again under
+    the new rate (a new CLP07). A run whose reversals exceed its new money would
+    need a PLB offset, which is not written (known shortcoming).
+
+    Args:
+        runs: the payment dates with their claims and claim lines.
+        folder: where the files go (created when missing).
+        seed: the seed of the noise, as in `adjudicate`.
+        first_control_number: the first interchange control number; each file
+            takes the next.
+        payer_rules: the rules; the bundled demo rules when None.
+
+    Returns:
+        The files written, named `835_<payer>_<control number>.txt`.
+    """
+    rules = payer_rules or load_payer_rules()
+    folder.mkdir(parents=True, exist_ok=True)
+    paid: dict[str, _Paid] = {}
+    written: list[Path] = []
+    control_number = first_control_number
+    for run in sorted(runs, key=lambda r: r.payment_date):
+        if not rules.is_effective_on(run.payment_date):
+            logger.warning(
+                "payer rules %s not in effect on %s", rules.version, run.payment_date
+            )
+        groups = _reprocessed(paid, rules, seed, run.payment_date)
+        for claim, rows in _claims_due(run):
+            adjudicated = _adjudicate_claim(claim, rows, rules, seed, run.payment_date)
+            paid[adjudicated.claim_id] = _Paid(
+                claim, rows, adjudicated, run.payment_date
+            )
+            groups.setdefault(_group_key(claim), []).append(adjudicated)
+        for (payer_id, billing_npi), adjudicated in groups.items():
+            path = _write_file(
+                folder,
+                adjudicated,
+                rules=rules,
+                payer_id=payer_id,
+                billing_npi=billing_npi,
+                payment_date=run.payment_date,
+                control_number=control_number,
+            )
+            written.append(path)
+            control_number += 1
+    return written
+
+
+def _claims_due(run: PaymentRun) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    sent = run.claims
+    if "status" in sent.columns:
+        sent = sent.filter(pl.col("status").fill_null("ready") != "held")
+    lines = run.claim_lines.sort("claim_id", "claim_line_number").partition_by(
+        "claim_id", as_dict=True
+    )
+    due = []
+    for claim in sent.sort("claim_id").iter_rows(named=True):
+        frame = lines.get((claim["claim_id"],))
+        due.append((claim, frame.to_dicts() if frame is not None else []))
+    return due
+
+
+def _group_key(claim: dict[str, Any]) -> tuple[str, str]:
+    return str(claim.get("payer_id") or ""), str(claim.get("billing_npi") or "")
+
+
+def _reprocessed(
+    paid: dict[str, _Paid], rules: PayerRules, seed: int, payment_date: date
+) -> dict[tuple[str, str], list[AdjudicatedClaim]]:
+    """Reversal and new payment of each earlier claim whose rate was corrected."""
+    groups: dict[tuple[str, str], list[AdjudicatedClaim]] = {}
+    for claim_id, earlier in sorted(paid.items()):
+        policy = rules.policy(earlier.claim.get("payer_id"))
+        if not _rate_corrected(earlier, policy, payment_date):
+            continue
+        again = _adjudicate_claim(
+            earlier.claim, earlier.rows, rules, seed, payment_date
+        )
+        again.payer_claim_control_number = _control_number(seed, claim_id, payment_date)
+        groups.setdefault(_group_key(earlier.claim), []).extend(
+            [reversal_of(earlier.adjudicated), again]
+        )
+        paid[claim_id] = _Paid(earlier.claim, earlier.rows, again, payment_date)
+        logger.info("reprocessing claim %s on %s", claim_id, payment_date)
+    return groups
+
+
+def _rate_corrected(earlier: _Paid, policy: PayerPolicy, payment_date: date) -> bool:
+    for line in earlier.adjudicated.lines:
+        if line.allowed_amount <= 0:
+            continue
+        now = policy.contract_rate(line.cpt_code, payment_date)
+        if now is None or not now.reprocess_earlier:
+            continue
+        started = now.effective_from
+        if started is None or started <= earlier.payment_date:
+            continue
+        then = policy.contract_rate(line.cpt_code, earlier.payment_date)
+        if then is None or then.allowed_amount != now.allowed_amount:
+            return True
+    return False
+
+
+def _control_number(seed: int, claim_id: str, payment_date: date) -> str:
+    digest = hashlib.sha256(f"{seed}:{claim_id}:{payment_date}".encode()).digest()
+    return f"{int.from_bytes(digest[:8], 'big') % 10**13:013d}"
+
+
+def _write_file(
+    folder: Path,
+    adjudicated: list[AdjudicatedClaim],
+    *,
+    rules: PayerRules,
+    payer_id: str,
+    billing_npi: str,
+    payment_date: date,
+    control_number: int,
+) -> Path:
+    text = write_835(
+        adjudicated,
+        payer_name=rules.policy(payer_id).payer_name,
+        payer_id=payer_id,
+        payee_name="DEMO PHYSICIAN GROUP",
+        payee_npi=billing_npi,
+        payment_date=payment_date,
+        control_number=control_number,
+    )
+    path = folder / f"835_{payer_id}_{control_number}.txt"
+    path.write_text(text)
+    return path
+
+
 def adjudicate_to_files(
     claims: pl.DataFrame,
     claim_lines: pl.DataFrame,
@@ -514,32 +814,9 @@ def adjudicate_to_files(
     Returns:
         The files written, named `835_<payer>_<control number>.txt`.
     """
-    rules = load_payer_rules()
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    groups = claims.group_by(["payer_id", "billing_npi"], maintain_order=True)
-    for number, ((payer_id, billing_npi), group) in enumerate(
-        groups, start=first_control_number
-    ):
-        lines = claim_lines.filter(
-            pl.col("claim_id").is_in(group["claim_id"].implode())
-        )
-        adjudicated = adjudicate(
-            group, lines, payer_rules=rules, seed=seed, payment_date=payment_date
-        )
-        if not adjudicated:
-            continue
-        policy = rules.policy(payer_id)
-        text = write_835(
-            adjudicated,
-            payer_name=policy.payer_name,
-            payer_id=str(payer_id),
-            payee_name="DEMO PHYSICIAN GROUP",
-            payee_npi=str(billing_npi),
-            payment_date=payment_date,
-            control_number=number,
-        )
-        path = folder / f"835_{payer_id}_{number}.txt"
-        path.write_text(text)
-        written.append(path)
-    return written
+    return adjudicate_runs_to_files(
+        [PaymentRun(payment_date, claims, claim_lines)],
+        folder=folder,
+        seed=seed,
+        first_control_number=first_control_number,
+    )

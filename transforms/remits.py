@@ -29,6 +29,7 @@ DENIAL_CATEGORIES_PATH = DATA_DIR / "denial_categories.csv"
 UNKNOWN_CATEGORY = "other"
 PATIENT_GROUP = "PR"
 PATIENT_CATEGORY = "patient_responsibility"
+REVERSAL_STATUS = "22"
 
 LINES_SCHEMA = {
     "remittance_line_id": pl.Utf8,
@@ -39,6 +40,8 @@ LINES_SCHEMA = {
     "claim_id": pl.Utf8,
     "claim_status_code": pl.Utf8,
     "payer_claim_control_number": pl.Utf8,
+    "claim_frequency_code": pl.Utf8,
+    "is_reversal": pl.Boolean,
     "line_number": pl.Int32,
     "line_control_number": pl.Utf8,
     "cpt_code": pl.Utf8,
@@ -178,20 +181,35 @@ def _line_views(remittance: Remittance) -> list[_LineView]:
     return views
 
 
+def is_reversal(claim: Claim) -> bool:
+    """Whether the claim takes back an earlier payment (CLP02 = 22).
+
+    A reversal repeats the original's figures with the signs turned: it is neither
+    a denial nor new money, so none of its reasons count as denied.
+    """
+    return claim.status_code == REVERSAL_STATUS
+
+
 def _classified(view: _LineView) -> list[_ClassifiedAdjustment]:
     line_adjustments = view.line.adjustments if view.line else []
+    reversal = is_reversal(view.claim)
     return [
         _ClassifiedAdjustment(
             level,
             adjustment,
-            classify_adjustment(adjustment.group_code, adjustment.carc_code),
+            _reversal_class(kind) if reversal else kind,
         )
         for level, adjustments in (
             ("claim", view.claim.adjustments),
             ("line", line_adjustments),
         )
         for adjustment in adjustments
+        for kind in [classify_adjustment(adjustment.group_code, adjustment.carc_code)]
     ]
+
+
+def _reversal_class(kind: AdjustmentClass) -> AdjustmentClass:
+    return AdjustmentClass(kind.category, False, False)
 
 
 def _denial(classified: list[_ClassifiedAdjustment]) -> tuple[bool, str | None]:
@@ -239,6 +257,8 @@ def _line_row(
         "claim_id": claim.claim_id,
         "claim_status_code": claim.status_code,
         "payer_claim_control_number": claim.payer_claim_control_number,
+        "claim_frequency_code": claim.frequency_code,
+        "is_reversal": is_reversal(claim),
         "line_number": view.line_number,
         "line_control_number": line.line_control_number if line else None,
         "cpt_code": (line.code or None) if line else None,

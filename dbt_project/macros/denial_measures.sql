@@ -10,4 +10,6 @@
         sum(charge_amount) as charge_amount,
         sum(paid_amount) as paid_amount,
         sum(denied_amount) as denied_amount,
+        count(*) filter (where is_underpaid) as underpaid_line_count,
+        sum(underpaid_amount) as underpaid_amount,
 {%- endmacro %}

@@ -44,6 +44,8 @@ class DenialKpis:
     denied_line_count: int
     avoidable_denied_line_count: int
     denied_amount: float
+    underpaid_line_count: int = 0
+    underpaid_amount: float = 0.0
 
     @property
     def denial_rate(self) -> float | None:
@@ -87,15 +89,26 @@ def filter_claim_lines(claim_lines: pl.DataFrame, filters: Filters) -> pl.DataFr
 
 
 def denial_kpis(claim_lines: pl.DataFrame) -> DenialKpis:
-    """Line counts and denied dollars of the lines given."""
+    """Line counts, denied dollars and underpayments of the lines given.
+
+    A snapshot published before underpayments were flagged has no `is_underpaid`
+    column; its underpaid figures are zero.
+    """
     denied = claim_lines.filter(pl.col("is_denied"))
     avoidable = denied.filter(pl.col("is_avoidable_by_coding").fill_null(False))
+    underpaid_count, underpaid_amount = 0, 0.0
+    if "is_underpaid" in claim_lines.columns:
+        underpaid = claim_lines.filter(pl.col("is_underpaid"))
+        underpaid_count = underpaid.height
+        underpaid_amount = float(underpaid.get_column("underpaid_amount").sum() or 0.0)
     return DenialKpis(
         claim_line_count=claim_lines.height,
         remitted_line_count=claim_lines.filter(pl.col("is_remitted")).height,
         denied_line_count=denied.height,
         avoidable_denied_line_count=avoidable.height,
         denied_amount=float(denied.get_column("denied_amount").sum() or 0.0),
+        underpaid_line_count=underpaid_count,
+        underpaid_amount=underpaid_amount,
     )
 
 

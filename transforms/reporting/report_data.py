@@ -20,12 +20,14 @@ PATTERN_COLUMNS = ("cpt_code", "rendering_npi", "denial_category")
 
 @dataclass(frozen=True)
 class PeriodTotals:
-    """Remitted and denied lines and amounts of one week."""
+    """Remitted, denied and underpaid lines and amounts of one week."""
 
     remitted_line_count: int
     denied_line_count: int
     denied_amount: float
     avoidable_denied_line_count: int
+    underpaid_line_count: int = 0
+    underpaid_amount: float = 0.0
 
     @property
     def denial_rate(self) -> float | None:
@@ -74,15 +76,30 @@ def choose_report_week(claim_lines: pl.DataFrame, *, as_of: date) -> date | None
 
 
 def period_totals(claim_lines: pl.DataFrame, *, week: date) -> PeriodTotals:
-    """Totals of the lines whose latest remittance was paid in `week`."""
+    """Totals of the lines whose latest remittance was paid in `week`.
+
+    Lines without an `is_underpaid` column (an older snapshot) count no
+    underpayments.
+    """
     lines = _lines_paid_in(claim_lines, week)
     denied = lines.filter(pl.col("is_denied"))
     avoidable = denied.filter(pl.col("is_avoidable_by_coding").fill_null(False))
+    underpaid = (
+        lines.filter(pl.col("is_underpaid"))
+        if "is_underpaid" in lines.columns
+        else None
+    )
     return PeriodTotals(
         remitted_line_count=lines.height,
         denied_line_count=denied.height,
         denied_amount=float(denied.get_column("denied_amount").sum() or 0.0),
         avoidable_denied_line_count=avoidable.height,
+        underpaid_line_count=underpaid.height if underpaid is not None else 0,
+        underpaid_amount=(
+            float(underpaid.get_column("underpaid_amount").sum() or 0.0)
+            if underpaid is not None
+            else 0.0
+        ),
     )
 
 

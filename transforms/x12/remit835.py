@@ -59,7 +59,11 @@ class ServiceLine:
 
 @dataclass
 class Claim:
-    """One CLP loop (2100): claim figures, claim-level CAS, remarks and lines."""
+    """One CLP loop (2100): claim figures, claim-level CAS, remarks and lines.
+
+    `status_code` is CLP02 (22 is the reversal of an earlier payment);
+    `frequency_code` is CLP09, the claim frequency (7 for a replacement claim).
+    """
 
     claim_id: str
     status_code: str
@@ -68,6 +72,7 @@ class Claim:
     patient_responsibility_amount: Decimal
     filing_indicator: str
     payer_claim_control_number: str | None
+    frequency_code: str | None = None
     service_date: date | None = None
     service_end_date: date | None = None
     adjustments: list[Adjustment] = field(default_factory=list)
@@ -236,6 +241,8 @@ class _Reader:
             patient_responsibility_amount=self._amount(segment, 5, "CLP05"),
             filing_indicator=segment.get(6),
             payer_claim_control_number=segment.get(7) or None,
+            # CLP09: 7 marks a replacement (corrected) claim, 8 a void.
+            frequency_code=segment.get(9) or None,
             segment_index=segment.index,
         )
         transaction.claims.append(self.claim)

@@ -1,5 +1,8 @@
--- A line can be remitted more than once (a denial, then a paid appeal): amounts paid
--- add up, while the latest remittance decides whether the line stands denied.
+-- Posting: a line's money and status come from its adjudications in effect (see
+-- int_remittance_lines__adjudications): reversals, what they took back and what a
+-- replacement superseded add nothing. Adjudications still in effect add up (a
+-- denial, then a paid appeal), and the latest of them decides whether the line
+-- stands denied.
 with
 
 claim_lines as (
@@ -8,45 +11,28 @@ claim_lines as (
 
 ),
 
-remittance_lines as (
+adjudications as (
 
-    select * from {{ ref('int_remittance_lines__matched') }}
-
-),
-
-adjustments as (
-
-    select * from {{ ref('int_remittance_adjustments__by_line') }}
+    select * from {{ ref('int_remittance_lines__adjudications') }}
 
 ),
 
-remittances_with_adjustments as (
+adjudications_in_effect as (
 
-    select
-        remittance_lines.*,
-        coalesce(adjustments.contractual_adjustment_amount, 0)
-            as contractual_adjustment_amount,
-        coalesce(adjustments.patient_responsibility_amount, 0)
-            as patient_responsibility_amount,
-        coalesce(adjustments.line_denied_amount, 0) as line_denied_amount,
-        coalesce(adjustments.group_carc_codes, []) as group_carc_codes,
-        coalesce(adjustments.denial_group_carc_codes, []) as denial_group_carc_codes,
-        adjustments.adjustment_denial_category,
-    from remittance_lines
-    left join adjustments
-        on remittance_lines.remittance_line_id = adjustments.remittance_line_id
-    where remittance_lines.match_method != 'unmatched'
+    select *,
+    from adjudications
+    where is_in_effect
 
 ),
 
 latest_remittances as (
 
     select *,
-    from remittances_with_adjustments
+    from adjudications_in_effect
     qualify
         row_number() over (
             partition by claim_id, claim_line_number
-            order by payment_date desc, remittance_line_id desc
+            order by adjudication_sequence desc
         ) = 1
 
 ),
@@ -57,12 +43,23 @@ remittance_totals as (
         claim_id,
         claim_line_number,
         count(*) as remittance_line_count,
-        sum(paid_amount) as paid_amount,
-        sum(contractual_adjustment_amount) as contractual_adjustment_amount,
-        sum(patient_responsibility_amount) as patient_responsibility_amount,
-        list_sort(list_distinct(flatten(list(group_carc_codes)))) as group_carc_codes,
+        count(*) filter (where is_reversal) as reversal_count,
+        count(*) filter (where is_in_effect) as effective_remittance_line_count,
+        coalesce(sum(paid_amount) filter (where is_in_effect), 0) as paid_amount,
+        coalesce(sum(paid_amount) filter (where is_reversed), 0)
+            as reversed_paid_amount,
+        coalesce(sum(contractual_adjustment_amount) filter (where is_in_effect), 0)
+            as contractual_adjustment_amount,
+        coalesce(sum(patient_responsibility_amount) filter (where is_in_effect), 0)
+            as patient_responsibility_amount,
+        list_sort(
+            list_distinct(
+                flatten(coalesce(list(group_carc_codes) filter (where is_in_effect), []))
+            )
+        ) as group_carc_codes,
         min(payment_date) as first_payment_date,
-    from remittances_with_adjustments
+        max(payment_date) as last_payment_date,
+    from adjudications
     group by claim_id, claim_line_number
 
 ),
@@ -83,14 +80,37 @@ final as (
         claim_lines.modifiers,
         claim_lines.units,
         claim_lines.charge_amount,
+        claim_lines.expected_amount,
+        claim_lines.fee_source,
         claim_lines.icd10cm_codes,
         coalesce(remittance_totals.remittance_line_count, 0) as remittance_line_count,
+        coalesce(remittance_totals.reversal_count, 0) as reversal_count,
         remittance_totals.remittance_line_count is not null as is_remitted,
+        case
+            when remittance_totals.remittance_line_count is null then 'not_remitted'
+            when latest_remittances.remittance_line_id is null then 'reversed'
+            when latest_remittances.is_denied then 'denied'
+            else 'paid'
+        end as payment_status,
         coalesce(remittance_totals.paid_amount, 0) as paid_amount,
+        coalesce(remittance_totals.reversed_paid_amount, 0) as reversed_paid_amount,
         coalesce(remittance_totals.contractual_adjustment_amount, 0)
             as contractual_adjustment_amount,
         coalesce(remittance_totals.patient_responsibility_amount, 0)
             as patient_responsibility_amount,
+        coalesce(remittance_totals.paid_amount, 0)
+        + coalesce(remittance_totals.patient_responsibility_amount, 0)
+            as allowed_amount,
+        -- Same test as each adjudication's, on what is in effect for the line.
+        coalesce(
+            not latest_remittances.is_denied
+            and claim_lines.fee_source = 'fee_schedule'
+            and remittance_totals.paid_amount
+            + remittance_totals.patient_responsibility_amount
+            < claim_lines.expected_amount
+            * (1 - {{ var('underpayment_tolerance_share') }}),
+            false
+        ) as is_underpaid,
         coalesce(remittance_totals.group_carc_codes, []) as group_carc_codes,
         coalesce(latest_remittances.is_denied, false) as is_denied,
         case
@@ -119,7 +139,10 @@ final as (
         latest_remittances.rarc_codes,
         latest_remittances.remittance_line_id as latest_remittance_line_id,
         remittance_totals.first_payment_date,
-        latest_remittances.payment_date as latest_payment_date,
+        -- A line whose only payment was reversed dates from the reversal.
+        coalesce(
+            latest_remittances.payment_date, remittance_totals.last_payment_date
+        ) as latest_payment_date,
     from claim_lines
     left join remittance_totals
         on

@@ -88,6 +88,8 @@ final as (
         remittance_lines.claim_id,
         remittance_lines.claim_status_code,
         remittance_lines.payer_claim_control_number,
+        remittance_lines.claim_frequency_code,
+        remittance_lines.is_reversal,
         remittance_lines.line_number,
         matches.claim_line_number,
         matches.line_control_number,

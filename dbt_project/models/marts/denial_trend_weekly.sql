@@ -12,6 +12,8 @@ weekly_lines as (
         cast(date_trunc('week', payment_date) as date) as week_start_date,
         *,
     from remittance_lines
+    -- A reversal takes back an earlier adjudication: not a line remitted anew.
+    where not is_reversal
 
 ),
 

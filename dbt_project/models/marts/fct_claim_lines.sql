@@ -59,12 +59,28 @@ final as (
         lines_with_families.units,
         lines_with_families.icd10cm_codes,
         lines_with_families.charge_amount,
+        lines_with_families.expected_amount,
+        lines_with_families.fee_source,
         lines_with_families.paid_amount,
+        lines_with_families.allowed_amount,
         lines_with_families.contractual_adjustment_amount,
         lines_with_families.patient_responsibility_amount,
         lines_with_families.denied_amount,
+        lines_with_families.is_underpaid,
+        case
+            when lines_with_families.is_underpaid
+                then round(
+                    lines_with_families.expected_amount
+                    - lines_with_families.allowed_amount,
+                    2
+                )
+            else 0
+        end as underpaid_amount,
+        lines_with_families.reversed_paid_amount,
         lines_with_families.remittance_line_count,
+        lines_with_families.reversal_count,
         lines_with_families.is_remitted,
+        lines_with_families.payment_status,
         lines_with_families.is_denied,
         lines_with_families.denial_category,
         denial_categories.is_avoidable_by_coding,

@@ -1,3 +1,5 @@
+-- One row per remittance line, posted or not. Reversals, what they reversed and what
+-- a replacement superseded stay here as history; fct_claim_lines nets them out.
 with
 
 remittance_lines as (
@@ -12,6 +14,12 @@ adjustments as (
 
 ),
 
+adjudications as (
+
+    select * from {{ ref('int_remittance_lines__adjudications') }}
+
+),
+
 final as (
 
     select
@@ -23,6 +31,7 @@ final as (
         remittance_lines.claim_id,
         remittance_lines.claim_status_code,
         remittance_lines.payer_claim_control_number,
+        remittance_lines.claim_frequency_code,
         remittance_lines.line_number,
         remittance_lines.claim_line_number,
         remittance_lines.line_control_number,
@@ -37,6 +46,9 @@ final as (
             as contractual_adjustment_amount,
         coalesce(adjustments.patient_responsibility_amount, 0)
             as patient_responsibility_amount,
+        remittance_lines.paid_amount
+        + coalesce(adjustments.patient_responsibility_amount, 0) as allowed_amount,
+        adjudications.expected_amount,
         -- Same rule as the claim-line posting: a line denied at claim level has no CAS
         -- amount of its own, so its unpaid charge is what was denied.
         case
@@ -59,9 +71,23 @@ final as (
                     'other'
                 )
         end as denial_category,
+        remittance_lines.is_reversal,
+        coalesce(adjudications.is_reversed, false) as is_reversed,
+        coalesce(adjudications.is_superseded, false) as is_superseded,
+        adjudications.reverses_remittance_line_id,
+        coalesce(adjudications.is_underpaid, false) as is_underpaid,
+        case
+            when adjudications.is_underpaid
+                then round(
+                    adjudications.expected_amount - adjudications.allowed_amount, 2
+                )
+            else 0
+        end as underpaid_amount,
     from remittance_lines
     left join adjustments
         on remittance_lines.remittance_line_id = adjustments.remittance_line_id
+    left join adjudications
+        on remittance_lines.remittance_line_id = adjudications.remittance_line_id
 
 )
 

@@ -22,6 +22,8 @@ final as (
         cast(modifiers as varchar[]) as modifiers,
         cast(units as integer) as units,
         cast(charge_amount as double) as charge_amount,
+        cast(expected_amount as double) as expected_amount,
+        fee_source,
         cast(diagnosis_pointers as integer[]) as diagnosis_pointers,
         cast(icd10cm_codes as varchar[]) as icd10cm_codes,
     from source

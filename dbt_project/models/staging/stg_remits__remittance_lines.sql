@@ -17,6 +17,8 @@ final as (
         claim_id,
         claim_status_code,
         payer_claim_control_number,
+        claim_frequency_code,
+        is_reversal,
         cast(line_number as integer) as line_number,
         line_control_number,
         cpt_code,
