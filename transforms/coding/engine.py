@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from cptflow.transforms.coding.components import is_included, is_reported
 from cptflow.transforms.coding.em import (
     VisitDecision,
     code_visit,
@@ -109,6 +110,14 @@ def _diagnosis_reason(links: list[DiagnosisLink]) -> str | None:
     return None
 
 
+def _ordered_diagnoses(links: list[DiagnosisLink]) -> list[str]:
+    # The first-listed code is the reason for the encounter: codes of items that
+    # state a current diagnosis come before those of history or gestation items.
+    stated = [link.code for link in links if link.code and is_diagnosis_item(link.item)]
+    others = [link.code for link in links if link.code]
+    return list(dict.fromkeys(stated + others))
+
+
 def _visit(
     document: DocumentText,
     sections: list[SectionText],
@@ -184,6 +193,8 @@ def _unaccounted_services(
     )
     sections = set(review["service_sections"])
     quoted = {(e.page, e.start, e.end) for line in codes for e in line.evidence}
+    cpt_codes = [line.cpt_code for line in codes]
+    rule_ids = [line.rule_id for line in codes]
     missed: list[str] = []
     for mention in mentions:
         if not mention.is_performed or mention.section not in sections:
@@ -192,7 +203,14 @@ def _unaccounted_services(
             continue
         if any(f"'{mention.concept}'" in reason for reason in known):
             continue
-        if not _is_quoted(mention, quoted):
+        if _is_quoted(mention, quoted):
+            continue
+
+        # The service told again, or a part of a coded service (the closure of
+        # the surgeon's incision), is accounted for; anything else is not.
+        if is_reported(mention.concept, rule_ids):
+            continue
+        if not is_included(mention.concept, cpt_codes):
             missed.append(mention.concept)
     return [f"procedure '{c}' documented but not coded" for c in missed]
 
@@ -264,7 +282,7 @@ def code_document(
             queries.append(visit.query)
 
     links = _diagnosis_links(sections, on, table)
-    diagnoses = list(dict.fromkeys(link.code for link in links if link.code))
+    diagnoses = _ordered_diagnoses(links)
     gap = _diagnosis_reason(links)
     for line in codes:
         line.icd10cm_codes = list(diagnoses)

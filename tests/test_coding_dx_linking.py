@@ -1,0 +1,80 @@
+"""The first-listed diagnosis of a coded document, against the CMS table."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from shared_inputs import shared_path
+
+from cptflow.transforms.coding import code_document, load_icd10_table
+from cptflow.transforms.coding.icd10 import Icd10Table, is_diagnosis_item, link_items
+from cptflow.transforms.nlp import find_mentions
+
+DOS = dt.date(2026, 5, 1)
+CESAREAN = (
+    "PREOPERATIVE DIAGNOSIS:\n1. Intrauterine pregnancy at 40 weeks.\n2. {second}\n"
+    "3. Breech presentation.\nPOSTOPERATIVE DIAGNOSIS:\nSame.\nPROCEDURE:\n"
+    "Primary low transverse cesarean section.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def table() -> Icd10Table:
+    return load_icd10_table(
+        shared_path("data", "reference", "icd10cm_2026_april_codes.csv")
+    )
+
+
+def _code(text: str, table: Icd10Table):  # noqa: ANN202 - a CodingResult
+    pages = [(1, text)]
+    return code_document(pages, find_mentions(pages), date_of_service=DOS, icd10=table)
+
+
+def test_is_diagnosis_item_condition_by_history() -> None:
+    assert not is_diagnosis_item("Hepatitis B carrier, known by history.")
+    assert is_diagnosis_item("Hepatitis B carrier.")
+
+
+def test_code_document_history_item_is_not_first_listed(table: Icd10Table) -> None:
+    result = _code(CESAREAN.format(second="Hepatitis C, positive by history."), table)
+
+    assert [line.cpt_code for line in result.codes] == ["59514"]
+    # Breech presentation is the reason for the operation, so it leads.
+    assert result.codes[0].icd10cm_codes == ["O32.1XX0", "B19.20"]
+    assert not result.needs_review
+
+
+def test_code_document_uncoded_first_diagnosis_goes_to_review(
+    table: Icd10Table,
+) -> None:
+    result = _code(CESAREAN.format(second="Frobnicated placenta."), table)
+
+    assert result.codes[0].icd10cm_codes == ["O32.1XX0"]
+    assert (
+        "first listed diagnosis not coded: only secondary codes linked"
+        in result.review_reasons
+    )
+
+
+def test_link_items_adjective_form_of_keratosis(table: Icd10Table) -> None:
+    links = link_items(
+        "1. Seborrheic keratotic neoplasm of the right cheek.\n"
+        "2. Keratotic neoplasm of the chin.\n3. Dark lesion of the ear.\n",
+        DOS,
+        table,
+    )
+
+    assert [link.code for link in links] == ["L82.1", "D49.2", None]
+
+
+def test_code_document_no_diagnosis_stated_goes_to_review(table: Icd10Table) -> None:
+    result = _code(
+        "PROCEDURE:\nRight knee joint injection.\nThe knee was prepped and 40 mg "
+        "of Kenalog was injected into the joint.\n",
+        table,
+    )
+
+    assert [line.cpt_code for line in result.codes] == ["20610"]
+    assert result.codes[0].icd10cm_codes == []
+    assert "no billable diagnosis code linked" in result.review_reasons
