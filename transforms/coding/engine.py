@@ -123,9 +123,10 @@ def _visit(
     sections: list[SectionText],
     procedures: ProcedureCoding,
     on: dt.date,
+    setting: str,
 ) -> VisitDecision | None:
     kind = visit_kind(sections)
-    if visit_setting(document, sections) == "discharge":
+    if setting == "discharge":
         return code_visit(document, sections, on)
     if kind == "incomplete" and not procedures.codes:
         return incomplete_visit()
@@ -268,11 +269,12 @@ def code_document(
 
     # A discharge summary lists the stay's operations, which are billed from
     # their own reports; the discharge day is this document's service.
-    if codes and visit_setting(document, sections) == "discharge":
+    setting = visit_setting(document, sections)
+    if codes and setting == "discharge":
         codes = []
         reasons.append(DISCHARGE_PROCEDURES)
 
-    visit = _visit(document, sections, procedures, on)
+    visit = _visit(document, sections, procedures, on, setting)
     if visit is not None:
         if visit.line is not None:
             codes.insert(0, visit.line)

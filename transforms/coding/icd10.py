@@ -87,7 +87,8 @@ class DiagnosisPhrase:
     """A diagnosis wording and the code it stands for over a period.
 
     `code` is the code when no side is written; `side_codes` the codes for
-    right, left and bilateral where the code set tells sides apart.
+    right, left and bilateral where the code set tells sides apart; `words`
+    the phrase's words in lower case.
     """
 
     pattern: re.Pattern[str]
@@ -96,6 +97,7 @@ class DiagnosisPhrase:
     effective_from: dt.date
     effective_to: dt.date | None
     side_codes: tuple[str, str, str] = ("", "", "")
+    words: tuple[str, ...] = ()
 
     def is_effective(self, on: dt.date) -> bool:
         """Whether the phrase's code applies on a date of service."""
@@ -138,9 +140,15 @@ def load_phrases() -> tuple[DiagnosisPhrase, ...]:
                         else None
                     ),
                     side_codes=_side_codes(row.get("side_codes") or ""),
+                    words=tuple(word.lower() for word in row["phrase"].split()),
                 )
             )
     return tuple(sorted(phrases, key=lambda phrase: -phrase.length))
+
+
+@functools.cache
+def _first_words() -> frozenset[str]:
+    return frozenset(phrase.words[0] for phrase in load_phrases())
 
 
 @dataclass(frozen=True)
@@ -196,7 +204,14 @@ def _side(item: str) -> int | None:
 
 def _phrase_code(item: str, on: dt.date, table: Icd10Table) -> str | None:
     side = _side(item)
+    lowered = item.lower()
+
+    # A phrase's first word is in any text it matches: one substring test per
+    # distinct first word rules most phrases out before a pattern is tried.
+    present = {word for word in _first_words() if word in lowered}
     for phrase in load_phrases():
+        if phrase.words[0] not in present:
+            continue
         if not phrase.is_effective(on) or not phrase.pattern.search(item):
             continue
         code = phrase.code_for(side)
