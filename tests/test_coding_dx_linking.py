@@ -78,3 +78,53 @@ def test_code_document_no_diagnosis_stated_goes_to_review(table: Icd10Table) -> 
     assert [line.cpt_code for line in result.codes] == ["20610"]
     assert result.codes[0].icd10cm_codes == []
     assert "no billable diagnosis code linked" in result.review_reasons
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        ("Bilateral knee degenerative joint disease.", "M17.0"),
+        ("Right elbow olecranon bursitis.", "M70.21"),
+        ("Sigmoid colon polyps, small.", "K63.5"),
+        ("Degenerative changes of the knee.", None),
+    ],
+    ids=[
+        "site_first_bilateral",
+        "site_first_right",
+        "plural_reordered",
+        "word_missing",
+    ],
+)
+def test_link_items_phrase_words_in_any_order(
+    item: str, expected: str | None, table: Icd10Table
+) -> None:
+    assert [link.code for link in link_items(item, DOS, table)] == [expected]
+
+
+VISIT = (
+    "HISTORY OF PRESENT ILLNESS:\nFollow-up visit.\nASSESSMENT:\n1. {first}\n"
+    "2. Hypertension.\nPLAN:\nContinue lisinopril 10 mg daily.\n"
+)
+
+
+@pytest.mark.parametrize(
+    "first",
+    ["Status post kidney transplant, stable.", "Probable sleep apnea."],
+    ids=["history", "doubt"],
+)
+def test_code_document_history_or_doubt_is_not_first_listed(
+    first: str, table: Icd10Table
+) -> None:
+    result = _code(VISIT.format(first=first), table)
+
+    assert result.codes[0].icd10cm_codes == ["I10"]
+    assert not result.needs_review
+
+
+def test_code_document_stated_uncoded_first_diagnosis_is_reviewed(
+    table: Icd10Table,
+) -> None:
+    result = _code(VISIT.format(first="Glomerular frobnication."), table)
+
+    assert result.codes[0].icd10cm_codes == ["I10"]
+    assert result.needs_review
