@@ -5,7 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from cptflow.transforms.coding import CodingResult, code_document
-from cptflow.transforms.coding.components import is_included, is_reported
+from cptflow.transforms.coding.components import (
+    is_included,
+    is_reported,
+    names_a_service,
+)
 from cptflow.transforms.nlp import find_mentions
 
 DOS = dt.date(2025, 3, 10)
@@ -191,3 +195,43 @@ def test_code_document_cataract_without_eye_asks_which() -> None:
     assert [q.missing for q in result.queries] == ["laterality"]
     # Pupil dilation is part of the cataract operation, never a missed service.
     assert _uncoded(result) == []
+
+
+def test_names_a_service_step_word_needs_its_companion() -> None:
+    assert names_a_service("skin_excision", {"skin_lesion", "site_face"})
+    assert not names_a_service("skin_excision", set())
+    assert not names_a_service("coronary_vessel", {"coronary_angiography"})
+    assert names_a_service("coronary_vessel", {"coronary_stent"})
+    # Concepts that are no step word stand alone, as before.
+    assert names_a_service("fusion", set())
+
+
+HERNIA = (
+    "POSTOPERATIVE DIAGNOSIS:\nReducible right inguinal hernia.\nPROCEDURE:\nOpen "
+    "right inguinal hernia repair.\nDESCRIPTION OF PROCEDURE:\n{body}\n"
+)
+
+
+def test_code_document_excised_hernia_sac_is_a_step_of_the_repair() -> None:
+    result = _code(
+        HERNIA.format(
+            body="The hernia sac was dissected free and excised. The floor was "
+            "repaired."
+        )
+    )
+
+    assert [line.cpt_code for line in result.codes] == ["49505"]
+    assert not result.needs_review
+
+
+def test_code_document_excised_skin_lesion_beside_repair_is_a_service() -> None:
+    result = _code(
+        HERNIA.format(
+            body="The hernia sac was reduced and the floor repaired. A nevus of "
+            "the right thigh was then excised."
+        )
+    )
+
+    # The lesion is coded, and reviewed for its missing size.
+    assert [line.cpt_code for line in result.codes] == ["49505", "11400"]
+    assert result.needs_review

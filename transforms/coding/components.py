@@ -66,3 +66,39 @@ def is_reported(concept: str, rule_ids: Iterable[str]) -> bool:
     """
     by_rule = _concepts_by_rule()
     return any(concept in by_rule.get(rule_id, frozenset()) for rule_id in rule_ids)
+
+
+@functools.cache
+def _step_sets() -> dict[str, tuple[frozenset[str], ...]]:
+    steps = set(load_yaml("review.yaml")["step_concepts"])
+    return {
+        concept: tuple(
+            required
+            for group in load_groups()
+            for required in group.anchor_sets
+            if concept in required
+        )
+        for concept in steps
+    }
+
+
+def names_a_service(concept: str, beside: set[str]) -> bool:
+    """Whether a performed anchor mention names a service with what is beside it.
+
+    The word of a step concept alone names a step of whatever operation it sits
+    in ("the hernia sac was excised", "the right coronary artery was engaged"):
+    it names a service only when one of the anchor sets it belongs to is
+    complete in its sentence (an excision beside a skin lesion).
+
+    Args:
+        concept: the mention's concept.
+        beside: the concepts performed in the mention's sentence.
+
+    Returns:
+        False for a step concept whose anchor sets are all incomplete; True
+        otherwise.
+    """
+    sets = _step_sets().get(concept)
+    if sets is None:
+        return True
+    return any(required <= beside | {concept} for required in sets)

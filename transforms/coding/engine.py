@@ -12,7 +12,11 @@ from typing import Any
 
 import polars as pl
 
-from cptflow.transforms.coding.components import is_included, is_reported
+from cptflow.transforms.coding.components import (
+    is_included,
+    is_reported,
+    names_a_service,
+)
 from cptflow.transforms.coding.em import (
     VisitDecision,
     code_visit,
@@ -30,7 +34,11 @@ from cptflow.transforms.coding.icd10 import (
     load_icd10_config,
 )
 from cptflow.transforms.coding.model import CodedLine, CodingResult, PhysicianQuery
-from cptflow.transforms.coding.procedures import ProcedureCoding, code_procedures
+from cptflow.transforms.coding.procedures import (
+    PageTexts,
+    ProcedureCoding,
+    code_procedures,
+)
 from cptflow.transforms.coding.rules import load_common, load_groups, load_yaml
 from cptflow.transforms.coding.sections import (
     DocumentText,
@@ -183,7 +191,10 @@ def _lower_conflicting(codes: list[CodedLine], mentions: Sequence[Mention]) -> N
 
 
 def _unaccounted_services(
-    codes: list[CodedLine], mentions: Sequence[Mention], known: list[str]
+    codes: list[CodedLine],
+    mentions: Sequence[Mention],
+    known: list[str],
+    texts: PageTexts,
 ) -> list[str]:
     # A performed service mention that no coded line quotes as evidence was
     # recognised but not coded: a coder must see it.
@@ -211,9 +222,24 @@ def _unaccounted_services(
         # the surgeon's incision), is accounted for; anything else is not.
         if is_reported(mention.concept, rule_ids):
             continue
-        if not is_included(mention.concept, cpt_codes):
+        if is_included(mention.concept, cpt_codes):
+            continue
+        if names_a_service(mention.concept, _beside(mention, mentions, texts)):
             missed.append(mention.concept)
     return [f"procedure '{c}' documented but not coded" for c in missed]
+
+
+def _beside(
+    mention: Mention, mentions: Sequence[Mention], texts: PageTexts
+) -> set[str]:
+    start, end = texts.bounds(mention)
+    return {
+        m.concept
+        for m in mentions
+        if m.is_performed
+        and m.page_number == mention.page_number
+        and start <= m.start < end
+    }
 
 
 def _is_quoted(mention: Mention, quoted: set[tuple[int, int, int]]) -> bool:
@@ -296,7 +322,7 @@ def code_document(
     if codes:
         reasons.extend(
             r
-            for r in _unaccounted_services(codes, mentions, reasons)
+            for r in _unaccounted_services(codes, mentions, reasons, PageTexts(pages))
             if r not in reasons
         )
     _apply_review(codes, reasons)
