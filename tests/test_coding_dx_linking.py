@@ -128,3 +128,22 @@ def test_code_document_stated_uncoded_first_diagnosis_is_reviewed(
 
     assert result.codes[0].icd10cm_codes == ["I10"]
     assert result.needs_review
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        ("Tinnitus, left ear.", "H93.12"),
+        ("Viral gastroenteritis.", "A08.4"),
+        ("Gastroenteritis.", "K52.9"),
+        ("Innocent heart murmur, stable.", "R01.0"),
+        # No bare "diabetes" phrase reads this as type 2; the CMS description
+        # match finds it.
+        ("Diabetes insipidus.", "E23.2"),
+    ],
+    ids=["sided", "longer_first", "shorter", "qualified", "not_guessed"],
+)
+def test_link_items_common_outpatient_phrases(
+    item: str, expected: str, table: Icd10Table
+) -> None:
+    assert [link.code for link in link_items(item, DOS, table)] == [expected]
