@@ -64,8 +64,7 @@ def is_reported(concept: str, rule_ids: Iterable[str]) -> bool:
         True when one of the rules lists the concept among its conditions, or
         its group among its anchors.
     """
-    # Known shortcoming: a per-lesion group's unsized second lesion reads as the
-    # first one told again, so it is not flagged when the group coded another.
+    # Known shortcoming: an unsized extra lesion of a coded group is not flagged.
     by_rule = _concepts_by_rule()
     return any(concept in by_rule.get(rule_id, frozenset()) for rule_id in rule_ids)
 
