@@ -113,6 +113,12 @@ def _print(result: Evaluation, seconds: float, *, verbose: bool) -> None:
     out.print(bands)
 
     if verbose:
+        reasons = Table(title="Why codable documents went to review")
+        for column in ("documents", "review reason"):
+            reasons.add_column(column)
+        for reason, count in result.review_reasons.most_common(15):
+            reasons.add_row(str(count), reason)
+        out.print(reasons)
         for row, kind, fp, fn in result.per_document:
             if fp or fn:
                 out.print(f"row {row} {kind}: fp={fp} fn={fn}")

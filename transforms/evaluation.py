@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -75,6 +76,7 @@ class Evaluation:
     modifier_agreement: tuple[int, int]
     unit_agreement: tuple[int, int]
     per_document: list[tuple[int, str, int, int]]
+    review_reasons: Counter[str] = field(default_factory=Counter)
 
     @property
     def precision(self) -> float:
@@ -134,6 +136,7 @@ class _Tally:
         self.modifiers = [0, 0]
         self.units = [0, 0]
         self.per_document: list[tuple[int, str, int, int]] = []
+        self.review_reasons: Counter[str] = Counter()
 
     def add(
         self,
@@ -166,6 +169,8 @@ class _Tally:
         if not review:
             self.stp += 1
             self.stp_exact += int(d_fp == 0 and d_fn == 0)
+        else:
+            self.review_reasons.update(_reason_kinds(prediction))
         self.per_document.append((row["row"], "codable", d_fp, d_fn))
 
     def _score_codable(
@@ -247,7 +252,17 @@ class _Tally:
             modifier_agreement=(self.modifiers[0], self.modifiers[1]),
             unit_agreement=(self.units[0], self.units[1]),
             per_document=self.per_document,
+            review_reasons=self.review_reasons,
         )
+
+
+def _reason_kinds(prediction: dict[str, Any]) -> set[str]:
+    # Figures in a reason ("confidence 0.65 below 0.7") vary by document; the
+    # kind of reason is what tells why codable documents miss straight-through.
+    reasons = prediction.get("review_reasons") or []
+    if not reasons and "error" in prediction:
+        reasons = ["coding failed"]
+    return {re.sub(r"\d+(?:[.-]\d+)*", "N", reason) for reason in reasons}
 
 
 def _band_of(confidence: float) -> int:

@@ -12,6 +12,11 @@ from typing import Any
 
 import polars as pl
 
+from cptflow.transforms.coding.components import (
+    is_included,
+    is_reported,
+    names_a_service,
+)
 from cptflow.transforms.coding.em import (
     VisitDecision,
     code_visit,
@@ -29,7 +34,11 @@ from cptflow.transforms.coding.icd10 import (
     load_icd10_config,
 )
 from cptflow.transforms.coding.model import CodedLine, CodingResult, PhysicianQuery
-from cptflow.transforms.coding.procedures import ProcedureCoding, code_procedures
+from cptflow.transforms.coding.procedures import (
+    PageTexts,
+    ProcedureCoding,
+    code_procedures,
+)
 from cptflow.transforms.coding.rules import load_common, load_groups, load_yaml
 from cptflow.transforms.coding.sections import (
     DocumentText,
@@ -109,14 +118,23 @@ def _diagnosis_reason(links: list[DiagnosisLink]) -> str | None:
     return None
 
 
+def _ordered_diagnoses(links: list[DiagnosisLink]) -> list[str]:
+    # The first-listed code is the reason for the encounter: codes of items that
+    # state a current diagnosis come before those of history or gestation items.
+    stated = [link.code for link in links if link.code and is_diagnosis_item(link.item)]
+    others = [link.code for link in links if link.code]
+    return list(dict.fromkeys(stated + others))
+
+
 def _visit(
     document: DocumentText,
     sections: list[SectionText],
     procedures: ProcedureCoding,
     on: dt.date,
+    setting: str,
 ) -> VisitDecision | None:
     kind = visit_kind(sections)
-    if visit_setting(document, sections) == "discharge":
+    if setting == "discharge":
         return code_visit(document, sections, on)
     if kind == "incomplete" and not procedures.codes:
         return incomplete_visit()
@@ -173,7 +191,10 @@ def _lower_conflicting(codes: list[CodedLine], mentions: Sequence[Mention]) -> N
 
 
 def _unaccounted_services(
-    codes: list[CodedLine], mentions: Sequence[Mention], known: list[str]
+    codes: list[CodedLine],
+    mentions: Sequence[Mention],
+    known: list[str],
+    texts: PageTexts,
 ) -> list[str]:
     # A performed service mention that no coded line quotes as evidence was
     # recognised but not coded: a coder must see it.
@@ -184,6 +205,8 @@ def _unaccounted_services(
     )
     sections = set(review["service_sections"])
     quoted = {(e.page, e.start, e.end) for line in codes for e in line.evidence}
+    cpt_codes = [line.cpt_code for line in codes]
+    rule_ids = [line.rule_id for line in codes]
     missed: list[str] = []
     for mention in mentions:
         if not mention.is_performed or mention.section not in sections:
@@ -192,9 +215,31 @@ def _unaccounted_services(
             continue
         if any(f"'{mention.concept}'" in reason for reason in known):
             continue
-        if not _is_quoted(mention, quoted):
+        if _is_quoted(mention, quoted):
+            continue
+
+        # The service told again, or a part of a coded service (the closure of
+        # the surgeon's incision), is accounted for; anything else is not.
+        if is_reported(mention.concept, rule_ids):
+            continue
+        if is_included(mention.concept, cpt_codes):
+            continue
+        if names_a_service(mention.concept, _beside(mention, mentions, texts)):
             missed.append(mention.concept)
     return [f"procedure '{c}' documented but not coded" for c in missed]
+
+
+def _beside(
+    mention: Mention, mentions: Sequence[Mention], texts: PageTexts
+) -> set[str]:
+    start, end = texts.bounds(mention)
+    return {
+        m.concept
+        for m in mentions
+        if m.is_performed
+        and m.page_number == mention.page_number
+        and start <= m.start < end
+    }
 
 
 def _is_quoted(mention: Mention, quoted: set[tuple[int, int, int]]) -> bool:
@@ -250,11 +295,12 @@ def code_document(
 
     # A discharge summary lists the stay's operations, which are billed from
     # their own reports; the discharge day is this document's service.
-    if codes and visit_setting(document, sections) == "discharge":
+    setting = visit_setting(document, sections)
+    if codes and setting == "discharge":
         codes = []
         reasons.append(DISCHARGE_PROCEDURES)
 
-    visit = _visit(document, sections, procedures, on)
+    visit = _visit(document, sections, procedures, on, setting)
     if visit is not None:
         if visit.line is not None:
             codes.insert(0, visit.line)
@@ -264,7 +310,7 @@ def code_document(
             queries.append(visit.query)
 
     links = _diagnosis_links(sections, on, table)
-    diagnoses = list(dict.fromkeys(link.code for link in links if link.code))
+    diagnoses = _ordered_diagnoses(links)
     gap = _diagnosis_reason(links)
     for line in codes:
         line.icd10cm_codes = list(diagnoses)
@@ -276,7 +322,7 @@ def code_document(
     if codes:
         reasons.extend(
             r
-            for r in _unaccounted_services(codes, mentions, reasons)
+            for r in _unaccounted_services(codes, mentions, reasons, PageTexts(pages))
             if r not in reasons
         )
     _apply_review(codes, reasons)

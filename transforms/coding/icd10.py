@@ -87,7 +87,8 @@ class DiagnosisPhrase:
     """A diagnosis wording and the code it stands for over a period.
 
     `code` is the code when no side is written; `side_codes` the codes for
-    right, left and bilateral where the code set tells sides apart.
+    right, left and bilateral where the code set tells sides apart; `words`
+    the phrase's words in lower case.
     """
 
     pattern: re.Pattern[str]
@@ -96,6 +97,7 @@ class DiagnosisPhrase:
     effective_from: dt.date
     effective_to: dt.date | None
     side_codes: tuple[str, str, str] = ("", "", "")
+    words: tuple[str, ...] = ()
 
     def is_effective(self, on: dt.date) -> bool:
         """Whether the phrase's code applies on a date of service."""
@@ -138,9 +140,15 @@ def load_phrases() -> tuple[DiagnosisPhrase, ...]:
                         else None
                     ),
                     side_codes=_side_codes(row.get("side_codes") or ""),
+                    words=tuple(word.lower() for word in row["phrase"].split()),
                 )
             )
     return tuple(sorted(phrases, key=lambda phrase: -phrase.length))
+
+
+@functools.cache
+def _first_words() -> frozenset[str]:
+    return frozenset(phrase.words[0] for phrase in load_phrases())
 
 
 @dataclass(frozen=True)
@@ -160,9 +168,16 @@ def _diagnosis_items(text: str) -> list[str]:
 
 
 def is_diagnosis_item(item: str) -> bool:
-    """Whether a diagnosis-section item states a diagnosis at all."""
-    cues = load_icd10_config()["non_diagnosis_cues"]
-    return bool(item.strip()) and not any(re.search(c, item, re.I) for c in cues)
+    """Whether a diagnosis-section item states a current, certain diagnosis.
+
+    An item that opens with a cut cue ("status post", "probable", "rule out")
+    states history or a doubt, which outpatient rules do not code.
+    """
+    config = load_icd10_config()
+    cues = config["non_diagnosis_cues"]
+    if not WORD.search(_certain_part(item, config).lower()):
+        return False
+    return not any(re.search(c, item, re.I) for c in cues)
 
 
 def _explicit_codes(item: str, table: Icd10Table) -> list[str]:
@@ -196,8 +211,49 @@ def _side(item: str) -> int | None:
 
 def _phrase_code(item: str, on: dt.date, table: Icd10Table) -> str | None:
     side = _side(item)
+    lowered = item.lower()
+
+    # A phrase's first word is in any text it matches: one substring test per
+    # distinct first word rules most phrases out before a pattern is tried.
+    present = {word for word in _first_words() if word in lowered}
     for phrase in load_phrases():
+        if phrase.words[0] not in present:
+            continue
         if not phrase.is_effective(on) or not phrase.pattern.search(item):
+            continue
+        code = phrase.code_for(side)
+        if table.is_billable(code):
+            return code
+    return _reordered_phrase_code(item, on, table, side)
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
+
+
+@functools.cache
+def _phrase_word_sets() -> tuple[tuple[DiagnosisPhrase, frozenset[str]], ...]:
+    stop = frozenset(load_icd10_config()["stop_words"])
+    sets = (
+        (phrase, frozenset(_stem(w) for w in _words(" ".join(phrase.words), stop)))
+        for phrase in load_phrases()
+    )
+    return tuple((phrase, needed) for phrase, needed in sets if len(needed) >= 2)
+
+
+def _reordered_phrase_code(
+    item: str, on: dt.date, table: Icd10Table, side: int | None
+) -> str | None:
+    # Authors put the site first as often as last ("knee degenerative joint
+    # disease" for "degenerative joint disease of the knee"): a phrase of two or
+    # more content words also matches an item that holds all of them.
+    config = load_icd10_config()
+    stop = frozenset(config["stop_words"])
+    held = {_stem(word) for word in _words(item, stop)}
+    if len(held) > int(config["max_item_words"]):
+        return None
+    for phrase, needed in _phrase_word_sets():
+        if not needed <= held or not phrase.is_effective(on):
             continue
         code = phrase.code_for(side)
         if table.is_billable(code):
@@ -243,8 +299,9 @@ def _description_code(item: str, table: Icd10Table) -> str | None:
 def link_items(text: str, on: dt.date, table: Icd10Table) -> list[DiagnosisLink]:
     """Code each diagnosis item of diagnosis-section text, in the note's order.
 
-    Codes written in the note win, then the phrase table, then an unambiguous
-    match on the table's own descriptions.
+    Codes written in the note win, then the phrase table (its words in order,
+    then in any order), then an unambiguous match on the table's own
+    descriptions.
 
     Args:
         text: the text of the postoperative diagnosis, impression or assessment.

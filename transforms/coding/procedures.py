@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from cptflow.transforms.coding.components import is_included
 from cptflow.transforms.coding.model import CodedLine, Evidence, PhysicianQuery
 from cptflow.transforms.coding.rules import (
     CodeGroup,
@@ -563,12 +564,11 @@ def _drop_orphan_add_ons(result: ProcedureCoding) -> None:
 
 def _flag_unmapped(unowned: list[Mention], result: ProcedureCoding) -> None:
     common = load_common()
-    bundled: dict[str, list[str]] = common["bundled_concepts"]
     present = {line.cpt_code for line in result.codes}
     sections = set(common["review_sections"])
     for concept in common["unmapped_procedure_concepts"]:
         performed = any(m.concept == concept and m.section in sections for m in unowned)
-        if performed and not set(bundled.get(concept, [])) & present:
+        if performed and not is_included(concept, present):
             result.review_reasons.append(
                 f"procedure '{concept}' documented but no rule codes it"
             )

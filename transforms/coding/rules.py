@@ -123,9 +123,9 @@ class CodeGroup:
             return bool(self.anchors & concepts)
         return any(required <= concepts for required in self.anchor_sets)
 
-    @property
+    @functools.cached_property
     def concepts(self) -> frozenset[str]:
-        """Every concept the group's rules read."""
+        """Every concept the group's rules read (worked out once per group)."""
         used: set[str] = set(self.anchors)
         for rule in self.codes:
             for required in rule.when:

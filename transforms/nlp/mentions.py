@@ -79,8 +79,12 @@ def _join_pages(pages: Sequence[tuple[int, str]]) -> tuple[str, list[int]]:
     return PAGE_SEPARATOR.join(parts), starts
 
 
+@functools.lru_cache(maxsize=8)
 def restore_line_breaks(text: str) -> str:
     """Turn commas that stand for lost line breaks into line breaks.
+
+    The NLP pass and the coding engine restore the same document text several
+    times, so the last few results are kept.
 
     Args:
         text: a document's text.
