@@ -1,5 +1,7 @@
 """coding.encounter_codes: CPT lines with modifiers, units, diagnoses and evidence."""
 
+from datetime import date
+
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
@@ -8,10 +10,13 @@ from cptflow.assets.publishing import count_metadata, stage_check_publish
 from cptflow.orchestration.partitions import daily_partitions, partition_date_of
 from cptflow.orchestration.resources import WarehouseResource
 from cptflow.transforms.coding import (
+    Icd10Table,
     code_document,
     code_frames,
     default_icd10_table,
+    icd10_table_from_rows,
     rules_version,
+    version_in_force,
 )
 from cptflow.transforms.encounters import ENCOUNTER_SCHEMA, encounter_row
 from cptflow.transforms.header import read_header
@@ -58,7 +63,7 @@ def encounter_codes(
         [partition_date],
     )
 
-    icd10 = default_icd10_table()
+    icd10_tables = _Icd10Tables(warehouse)
     version = rules_version()
     encounters, code_parts, query_parts = [], [], []
     for document in documents.iter_rows(named=True):
@@ -70,7 +75,7 @@ def encounter_codes(
             page_list,
             _mentions_of(mentions, document_id),
             date_of_service=dos,
-            icd10=icd10,
+            icd10=icd10_tables.on(dos or partition_date),
         )
         # The coding rules read English; another language goes to a coder.
         is_english = is_probably_english(" ".join(text for _, text in page_list))
@@ -124,6 +129,39 @@ def encounter_codes(
             }
         ),
     )
+
+
+class _Icd10Tables:
+    """The ICD-10-CM table in force on each date of service, read once per version.
+
+    Diagnoses are validated against what `cptflow reference load` loaded; a
+    database without an ICD-10-CM version uses the extract bundled for the demo.
+    """
+
+    def __init__(self, warehouse: WarehouseResource) -> None:
+        self._warehouse = warehouse
+        self._tables: dict[str, Icd10Table] = {}
+        self._versions: list[tuple[str, date, date | None]] = []
+        if warehouse.table_exists("reference", "versions"):
+            rows = warehouse.read(
+                "select version, effective_from, effective_to "
+                "from reference.versions where table_name = 'icd10cm'"
+            )
+            self._versions = list(rows.iter_rows())
+
+    def on(self, day: date) -> Icd10Table:
+        """The table of the version in force on `day`, else the nearest one."""
+        version = version_in_force(self._versions, day)
+        if version is None:
+            return default_icd10_table()
+        if version not in self._tables:
+            rows = self._warehouse.read(
+                "select icd10cm_code, is_billable, description "
+                "from reference.icd10cm where version = ?",
+                [version],
+            )
+            self._tables[version] = icd10_table_from_rows(rows.iter_rows())
+        return self._tables[version]
 
 
 def _pages_of(pages: pl.DataFrame, document_id: str) -> list[tuple[int, str]]:

@@ -4,7 +4,9 @@ from cptflow.transforms.coding.engine import code_document, code_frames
 from cptflow.transforms.coding.icd10 import (
     Icd10Table,
     default_icd10_table,
+    icd10_table_from_rows,
     load_icd10_table,
+    version_in_force,
 )
 from cptflow.transforms.coding.model import (
     CodedLine,
@@ -23,6 +25,8 @@ __all__ = [
     "code_document",
     "code_frames",
     "default_icd10_table",
+    "icd10_table_from_rows",
     "load_icd10_table",
     "rules_version",
+    "version_in_force",
 ]

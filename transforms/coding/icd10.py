@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import functools
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,50 @@ def load_icd10_table(path: Path | str) -> Icd10Table:
             billable[row["code_dotted"]] = row["billable"] == "1"
             descriptions[row["code_dotted"]] = row["description"]
     return Icd10Table(billable, descriptions)
+
+
+def icd10_table_from_rows(rows: Iterable[tuple[str, bool, str | None]]) -> Icd10Table:
+    """Build the table from `reference.icd10cm` rows, whose codes have no dot.
+
+    Args:
+        rows: (code without its dot, is billable, description or None).
+
+    Returns:
+        The table, keyed by dotted code like the bundled extract.
+    """
+    billable: dict[str, bool] = {}
+    descriptions: dict[str, str] = {}
+    for code, is_billable, description in rows:
+        dotted = code if len(code) <= 3 else f"{code[:3]}.{code[3:]}"
+        billable[dotted] = bool(is_billable)
+        descriptions[dotted] = description or ""
+    return Icd10Table(billable, descriptions)
+
+
+def version_in_force(
+    versions: Sequence[tuple[str, dt.date, dt.date | None]], on: dt.date
+) -> str | None:
+    """The version in force on a day, else the nearest one, as scrubbing picks it.
+
+    Args:
+        versions: (version, effective from, effective to or None) of one table.
+        on: the date of service.
+
+    Returns:
+        The version's name, or None when there is none.
+    """
+
+    def distance(entry: tuple[str, dt.date, dt.date | None]) -> tuple[int, int, str]:
+        version, start, end = entry
+        if on < start:
+            outside = (start - on).days
+        elif end is not None and on > end:
+            outside = (on - end).days
+        else:
+            outside = 0
+        return (outside, -start.toordinal(), version)
+
+    return min(versions, key=distance)[0] if versions else None
 
 
 @functools.cache
