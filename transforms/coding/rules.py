@@ -18,6 +18,7 @@ FAMILY_FILES = (
     "imaging.yaml",
     "general_surgery.yaml",
     "orthopedics_spine.yaml",
+    "foot_ankle.yaml",
     "pain.yaml",
     "cardiology.yaml",
     "obstetrics_gynecology.yaml",

@@ -1,0 +1,151 @@
+"""Foot and ankle, compartment releases, necrotizing debridement and staging.
+
+Each note is a few lines written for the test; the expected lines were worked
+out by hand from the 2025 code set. Decoys put the same procedure words in a
+negated, historical or planned context, where they must produce nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from cptflow.transforms.coding import code_document
+from cptflow.transforms.nlp import find_mentions
+
+DOS = dt.date(2025, 3, 14)
+
+
+def lines(text: str, on: dt.date = DOS) -> list[tuple[str, list[str], int]]:
+    pages = [(1, text)]
+    result = code_document(pages, find_mentions(pages), date_of_service=on)
+    return sorted((c.cpt_code, c.modifiers, c.units) for c in result.codes)
+
+
+NOTES = {
+    # Two osteotomies (first metatarsal head and proximal phalanx) make the
+    # double-osteotomy code; the side comes from the procedure line.
+    "bunion_double_osteotomy": (
+        "POSTOPERATIVE DIAGNOSIS:\nHallux valgus, left foot.\n"
+        "PROCEDURE PERFORMED:\nBunionectomy with chevron osteotomy of the first "
+        "metatarsal and Akin osteotomy, left foot.\n",
+        [("28299", ["LT"], 1)],
+    ),
+    "bunion_distal_osteotomy_only": (
+        "PROCEDURE:\nRight foot Austin bunionectomy with screw fixation.\n",
+        [("28296", ["RT"], 1)],
+    ),
+    "bunion_lapidus": (
+        "PROCEDURE:\nLapidus bunionectomy, right foot, with plate fixation.\n",
+        [("28297", ["RT"], 1)],
+    ),
+    "bunion_simple": (
+        "PROCEDURE:\nSilver bunionectomy, left foot.\n",
+        [("28292", ["LT"], 1)],
+    ),
+    # The toe modifier replaces RT/LT on lesser-toe work: right third toe is T7.
+    "hammertoe_right_third": (
+        "POSTOPERATIVE DIAGNOSIS:\nHammertoe, right third toe.\n"
+        "PROCEDURE:\nHammertoe correction with arthroplasty of the proximal "
+        "interphalangeal joint.\n",
+        [("28285", ["T7"], 1)],
+    ),
+    "metatarsal_nonunion_with_hardware": (
+        "PROCEDURE:\n1. Removal of painful hardware, right second metatarsal.\n"
+        "2. Excision of nonunion, right second metatarsal, with bone graft.\n",
+        [("20680", ["RT"], 1), ("28322", ["RT"], 1)],
+    ),
+    "halo_crown": (
+        "PROCEDURE:\nApplication of halo crown and vest at the bedside.\n",
+        [("20661", [], 1)],
+    ),
+    # All four leg compartments opened and dead muscle cut away: 27894. A
+    # separate release of the foot is its own code.
+    "leg_four_compartments_with_foot": (
+        "PROCEDURE:\nFour-compartment fasciotomy of the right leg, then a "
+        "fasciotomy of the right foot.\n"
+        "DESCRIPTION OF PROCEDURE:\nThe anterior and lateral compartments were "
+        "opened, then the superficial and deep posterior compartments. "
+        "Necrotic muscle was found and debridement of the necrotic muscle was "
+        "done.\n",
+        [("27894", ["RT"], 1), ("28008", ["RT"], 1)],
+    ),
+    "leg_anterior_lateral_no_debridement": (
+        "PROCEDURE:\nLeft leg fasciotomy.\nDESCRIPTION OF PROCEDURE:\n"
+        "The anterior compartment and the lateral compartment were released. "
+        "All muscle was viable.\n",
+        [("27600", ["LT"], 1)],
+    ),
+    "necrotizing_perineum_and_abdomen": (
+        "POSTOPERATIVE DIAGNOSIS:\nNecrotizing fasciitis.\n"
+        "PROCEDURE:\nDebridement of the perineum and lower abdomen.\n",
+        [("11006", [], 1)],
+    ),
+    "necrotizing_perineum_only": (
+        "POSTOPERATIVE DIAGNOSIS:\nFournier's gangrene.\n"
+        "PROCEDURE:\nExcisional debridement of the perineum.\n",
+        [("11004", [], 1)],
+    ),
+    # The staging laparotomy for an ovarian cancer takes in the nodes and the
+    # omentum: one code.
+    "ovarian_staging_laparotomy": (
+        "POSTOPERATIVE DIAGNOSIS:\nOvarian carcinoma.\n"
+        "PROCEDURE:\nExploratory laparotomy, omentectomy, pelvic lymph node "
+        "dissection and para-aortic lymph node dissection.\n",
+        [("58960", [], 1)],
+    ),
+    "laparoscopic_pelvic_nodes": (
+        "POSTOPERATIVE DIAGNOSIS:\nEndometrial cancer.\n"
+        "PROCEDURE:\nLaparoscopic bilateral pelvic lymphadenectomy.\n",
+        [("38571", [], 1)],
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "expected"), list(NOTES.values()), ids=list(NOTES))
+def test_code_document_surgery_family_notes(
+    text: str, expected: list[tuple[str, list[str], int]]
+) -> None:
+    assert lines(text) == expected
+
+
+DECOYS = {
+    "historical_bunionectomy": (
+        "PAST SURGICAL HISTORY:\nBunionectomy with Akin osteotomy in 2015.\n"
+        "PROCEDURE:\nHalo crown application.\n",
+        [("20661", [], 1)],
+    ),
+    "planned_fasciotomy": (
+        "PROCEDURE:\nRemoval of hardware, left tibia.\nPLAN:\nFasciotomy of "
+        "the anterior compartment if pressures rise.\n",
+        [("20680", ["LT"], 1)],
+    ),
+    "negated_lymph_node_dissection": (
+        "POSTOPERATIVE DIAGNOSIS:\nOvarian cancer.\n"
+        "PROCEDURE:\nOmentectomy. No pelvic lymph node dissection was done.\n",
+        [("49255", [], 1)],
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "expected"), list(DECOYS.values()), ids=list(DECOYS))
+def test_code_document_surgery_decoys_not_coded(
+    text: str, expected: list[tuple[str, list[str], int]]
+) -> None:
+    assert lines(text) == expected
+
+
+def test_code_document_bunion_before_2017_uses_old_code() -> None:
+    # The simple exostectomy code was deleted in 2017: a 2016 note gets it,
+    # a 2025 note the current code.
+    text = "PROCEDURE:\nSilver bunionectomy, left foot.\n"
+    assert lines(text, dt.date(2016, 5, 1)) == [("28290", ["LT"], 1)]
+    assert lines(text) == [("28292", ["LT"], 1)]
+
+
+def test_code_document_fasciotomy_without_compartment_goes_to_review() -> None:
+    pages = [(1, "PROCEDURE:\nFasciotomy.\n")]
+    result = code_document(pages, find_mentions(pages), date_of_service=DOS)
+    assert result.codes == []
+    assert result.needs_review
