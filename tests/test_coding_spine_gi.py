@@ -1,0 +1,106 @@
+"""Spinal fusion, instrumentation, bone graft and decompression; GI endoscopy.
+
+Notes are short and written for the test. Expected lines are worked out by
+hand: fusion add-ons count the further interspaces (L4-L5 and L5-S1 are two),
+instrumentation is banded by the vertebrae spanned (L4 to S1 is three).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from cptflow.transforms.coding import code_document
+from cptflow.transforms.nlp import find_mentions
+
+DOS = dt.date(2025, 9, 9)
+
+
+def lines(text: str, on: dt.date = DOS) -> list[tuple[str, list[str], int]]:
+    pages = [(1, text)]
+    result = code_document(pages, find_mentions(pages), date_of_service=on)
+    return sorted((c.cpt_code, c.modifiers, c.units) for c in result.codes)
+
+
+NOTES = {
+    "posterolateral_two_interspaces": (
+        "PROCEDURE:\nPosterolateral fusion L4-L5 and L5-S1 with pedicle screw "
+        "instrumentation and local bone graft.\n",
+        [("20936", [], 1), ("22612", [], 1), ("22614", [], 1), ("22842", [], 1)],
+    ),
+    # TLIF plus posterolateral fusion at one interspace is the combined code;
+    # the cage is reported per interspace, graft from the hip is 20937.
+    "tlif_with_posterolateral": (
+        "PROCEDURE:\nL5-S1 transforaminal lumbar interbody fusion and "
+        "posterolateral fusion with pedicle screws, interbody cage and "
+        "iliac crest bone graft.\n",
+        [("20937", [], 1), ("22633", [], 1), ("22842", [], 1), ("22853", [], 1)],
+    ),
+    "plif_two_levels": (
+        "PROCEDURE:\nPosterior lumbar interbody fusion L3-L4, L4-L5.\n",
+        [("22630", [], 1), ("22632", [], 1)],
+    ),
+    # Seven vertebrae (T4 to T10) move instrumentation to the 7-12 band.
+    "thoracic_long_construct": (
+        "PROCEDURE:\nPosterior spinal fusion T4-T10 with segmental "
+        "instrumentation and morselized allograft.\n",
+        [("20930", [], 1), ("22610", [], 1), ("22614", [], 5), ("22843", [], 1)],
+    ),
+    # Four vertebrae (C4 to C7) put the plate in the 4-7 segment band.
+    "acdf_three_levels_plate": (
+        "PROCEDURE:\nAnterior cervical discectomy and fusion C4-C5, C5-C6 and "
+        "C6-C7 with anterior cervical plate and structural allograft.\n",
+        [("20931", [], 1), ("22551", [], 1), ("22552", [], 2), ("22846", [], 1)],
+    ),
+    "lumbar_laminectomy_two_segments": (
+        "PROCEDURE:\nDecompressive laminectomy L3-L4 and L4-L5 for stenosis.\n",
+        [("63047", [], 1), ("63048", [], 1)],
+    ),
+    "spinal_hardware_removal_no_side": (
+        "PROCEDURE:\nRemoval of hardware from L4 and L5.\n",
+        [("20680", [], 1)],
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "expected"), list(NOTES.values()), ids=list(NOTES))
+def test_code_document_spine_gi_notes(
+    text: str, expected: list[tuple[str, list[str], int]]
+) -> None:
+    assert lines(text) == expected
+
+
+DECOYS = {
+    "historical_fusion": (
+        "PAST SURGICAL HISTORY:\nPosterior lumbar fusion L4-S1 with pedicle "
+        "screws.\nPROCEDURE:\nDecompressive laminectomy L2-L3.\n",
+        [("63047", [], 1)],
+    ),
+    "planned_fusion": (
+        "PROCEDURE:\nDecompressive laminectomy L4-L5.\nPLAN:\nPosterolateral "
+        "fusion with pedicle screws if instability develops.\n",
+        [("63047", [], 1)],
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "expected"), list(DECOYS.values()), ids=list(DECOYS))
+def test_code_document_spine_gi_decoys_not_coded(
+    text: str, expected: list[tuple[str, list[str], int]]
+) -> None:
+    assert lines(text) == expected
+
+
+def test_code_document_interbody_fusion_includes_laminectomy() -> None:
+    # The laminectomy done to reach the disc is part of the PLIF code.
+    text = "PROCEDURE:\nLaminectomy and posterior lumbar interbody fusion at L4-L5.\n"
+    assert lines(text) == [("22630", [], 1)]
+
+
+def test_code_document_fusion_without_levels_asks_the_author() -> None:
+    pages = [(1, "PROCEDURE:\nPosterolateral fusion.\n")]
+    result = code_document(pages, find_mentions(pages), date_of_service=DOS)
+    assert [c.cpt_code for c in result.codes] == ["22612"]
+    assert {q.missing for q in result.queries} >= {"spinal_level"}
+    assert result.needs_review
