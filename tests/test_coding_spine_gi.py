@@ -61,6 +61,41 @@ NOTES = {
         "PROCEDURE:\nRemoval of hardware from L4 and L5.\n",
         [("20680", [], 1)],
     ),
+    # Each ERCP technique is its own code and includes the diagnostic study.
+    "ercp_sphincterotomy_stones_stent": (
+        "PROCEDURE:\nERCP with biliary sphincterotomy.\nFINDINGS:\nBalloon "
+        "sweeps were done and the stones were extracted. A plastic biliary "
+        "stent was placed.\n",
+        [("43262", [], 1), ("43264", [], 1), ("43274", [], 1)],
+    ),
+    # An exchange is one code, not a removal plus a placement.
+    "ercp_stent_exchange": (
+        "PROCEDURE:\nERCP with stent exchange.\nFINDINGS:\nThe indwelling "
+        "biliary stent was removed and a new plastic stent was placed.\n",
+        [("43276", [], 1)],
+    ),
+    # The snare that catches the guide wire of a pull PEG removes no polyp.
+    "peg_pull_technique": (
+        "PROCEDURE:\nPercutaneous endoscopic gastrostomy tube placement.\n"
+        "FINDINGS:\nThe gastroscope was passed. The guide wire was grasped with "
+        "a snare and the PEG tube was pulled into place.\n",
+        [("43246", [], 1)],
+    ),
+    "egd_bleeding_ulcer_clips": (
+        "PROCEDURE:\nEGD.\nFINDINGS:\nA gastric ulcer with a visible vessel "
+        "was actively oozing. Two hemoclips were placed.\n",
+        [("43255", [], 1)],
+    ),
+    "sigmoidoscopy_bleeding_control": (
+        "PROCEDURE:\nFlexible sigmoidoscopy with control of bleeding.\n"
+        "FINDINGS:\nActive bleeding from a rectal ulcer was treated with "
+        "bipolar cautery.\n",
+        [("45334", [], 1)],
+    ),
+    "open_stamm_gastrostomy": (
+        "PROCEDURE:\nStamm gastrostomy tube.\n",
+        [("43830", [], 1)],
+    ),
 }
 
 
@@ -81,6 +116,23 @@ DECOYS = {
         "PROCEDURE:\nDecompressive laminectomy L4-L5.\nPLAN:\nPosterolateral "
         "fusion with pedicle screws if instability develops.\n",
         [("63047", [], 1)],
+    ),
+    # A clip placed to prevent bleeding after a polypectomy is part of it.
+    "prophylactic_clip_after_snare": (
+        "PROCEDURE:\nColonoscopy.\nFINDINGS:\nA 9 mm polyp in the sigmoid "
+        "colon was removed with a hot snare. A hemoclip was placed to prevent "
+        "bleeding.\n",
+        [("45385", [], 1)],
+    ),
+    "failed_peg_then_open": (
+        "PROCEDURE:\n1. Failed percutaneous endoscopic gastrostomy tube "
+        "placement.\n2. Open Stamm gastrostomy.\n",
+        [("43830", [], 1)],
+    ),
+    "historical_ercp": (
+        "PAST SURGICAL HISTORY:\nERCP with sphincterotomy in 2019.\n"
+        "PROCEDURE:\nEGD with biopsy.\n",
+        [("43239", [], 1)],
     ),
 }
 
