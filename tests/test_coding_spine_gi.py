@@ -156,3 +156,9 @@ def test_code_document_fusion_without_levels_asks_the_author() -> None:
     assert [c.cpt_code for c in result.codes] == ["22612"]
     assert {q.missing for q in result.queries} >= {"spinal_level"}
     assert result.needs_review
+
+
+def test_code_document_ercp_without_technique_is_diagnostic() -> None:
+    pages = [(1, "PROCEDURE:\nERCP.\nFINDINGS:\nNormal bile duct.\n")]
+    result = code_document(pages, find_mentions(pages), date_of_service=DOS)
+    assert [c.cpt_code for c in result.codes] == ["43260"]
