@@ -53,6 +53,19 @@ NOTES = {
         "C6-C7 with anterior cervical plate and structural allograft.\n",
         [("20931", [], 1), ("22551", [], 1), ("22552", [], 2), ("22846", [], 1)],
     ),
+    # Scoliosis fusion T4 to L1 spans 10 vertebrae: the 7-12 deformity code
+    # and the 7-12 instrumentation band; no per-level add-on goes with it.
+    "scoliosis_fusion": (
+        "POSTOPERATIVE DIAGNOSIS:\nAdolescent idiopathic scoliosis.\n"
+        "PROCEDURE:\nPosterior spinal fusion T4-L1 with pedicle screws.\n",
+        [("22802", [], 1), ("22843", [], 1)],
+    ),
+    # Worded without "and fusion" on the procedure line, still an ACDF.
+    "acdf_other_wording": (
+        "PROCEDURE:\nC5-C6 anterior cervical discectomy, allograft fusion and "
+        "anterior plating.\n",
+        [("20930", [], 1), ("22551", [], 1), ("22845", [], 1)],
+    ),
     "lumbar_laminectomy_two_segments": (
         "PROCEDURE:\nDecompressive laminectomy L3-L4 and L4-L5 for stenosis.\n",
         [("63047", [], 1), ("63048", [], 1)],
@@ -116,6 +129,13 @@ DECOYS = {
         "PROCEDURE:\nDecompressive laminectomy L4-L5.\nPLAN:\nPosterolateral "
         "fusion with pedicle screws if instability develops.\n",
         [("63047", [], 1)],
+    ),
+    # The epidural space named during a discectomy is a landmark, not an
+    # injection.
+    "epidural_space_in_discectomy": (
+        "PROCEDURE:\nL4-L5 microdiscectomy.\nDESCRIPTION OF PROCEDURE:\nThe "
+        "epidural space was entered and the disc fragment removed.\n",
+        [("63030", [], 1)],
     ),
     # A clip placed to prevent bleeding after a polypectomy is part of it.
     "prophylactic_clip_after_snare": (

@@ -100,6 +100,47 @@ NOTES = {
         "PROCEDURE:\nLaparoscopic bilateral pelvic lymphadenectomy.\n",
         [("38571", [], 1)],
     ),
+    # Tailor's bunion is the fifth metatarsal: with an osteotomy of it, 28308.
+    "tailors_bunion_osteotomy": (
+        "PROCEDURE:\nTailor's bunionectomy with Weil osteotomy of the left "
+        "fifth metatarsal.\n",
+        [("28308", ["LT"], 1)],
+    ),
+    "austin_akin_in_one_phrase": (
+        "PROCEDURE:\nAustin/Akin bunionectomy, left foot.\n",
+        [("28299", ["LT"], 1)],
+    ),
+    # Two toes named: the toe modifier cannot be chosen for the one line.
+    "hammertoe_two_toes_no_toe_modifier": (
+        "POSTOPERATIVE DIAGNOSIS:\nHammertoes, left second toe and left third "
+        "toe.\nPROCEDURE:\nHammertoe repair.\n",
+        [("28285", [], 1)],
+    ),
+    "orif_distal_radius": (
+        "POSTOPERATIVE DIAGNOSIS:\nDisplaced distal radius fracture.\n"
+        "PROCEDURE:\nOpen reduction and internal fixation, right distal radius, "
+        "with volar plate.\n",
+        [("25607", ["RT"], 1)],
+    ),
+    "orif_trimalleolar": (
+        "PROCEDURE:\nOpen reduction internal fixation of left trimalleolar "
+        "ankle fracture.\n",
+        [("27822", ["LT"], 1)],
+    ),
+    "tibial_shaft_nail": (
+        "PROCEDURE:\nReamed intramedullary nailing of a right tibial shaft fracture.\n",
+        [("27759", ["RT"], 1)],
+    ),
+    "supracondylar_pinning": (
+        "PROCEDURE:\nClosed reduction and percutaneous pinning, left "
+        "supracondylar humerus fracture.\n",
+        [("24538", ["LT"], 1)],
+    ),
+    "intertrochanteric_nail": (
+        "PROCEDURE:\nCephalomedullary nail fixation of a right intertrochanteric "
+        "hip fracture.\n",
+        [("27245", ["RT"], 1)],
+    ),
 }
 
 
@@ -125,6 +166,18 @@ DECOYS = {
         "POSTOPERATIVE DIAGNOSIS:\nOvarian cancer.\n"
         "PROCEDURE:\nOmentectomy. No pelvic lymph node dissection was done.\n",
         [("49255", [], 1)],
+    ),
+    "historical_orif": (
+        "PAST SURGICAL HISTORY:\nORIF of the right distal radius in 2018.\n"
+        "PROCEDURE:\nRemoval of hardware, right distal radius.\n",
+        [("20680", ["RT"], 1)],
+    ),
+    # Kirschner wires for temporary fixation come out in the same operation.
+    "temporary_wire_removed_is_not_hardware_removal": (
+        "PROCEDURE:\nAustin bunionectomy, right foot.\nDESCRIPTION OF "
+        "PROCEDURE:\nA Kirschner wire held the osteotomy and the K-wire was "
+        "removed after screw fixation.\n",
+        [("28296", ["RT"], 1)],
     ),
 }
 
