@@ -141,6 +141,27 @@ NOTES = {
         "hip fracture.\n",
         [("27245", ["RT"], 1)],
     ),
+    "modified_radical_mastectomy": (
+        "PROCEDURE:\nLeft modified radical mastectomy.\n",
+        [("19307", ["LT"], 1)],
+    ),
+    "completion_thyroidectomy": (
+        "PROCEDURE:\nCompletion thyroidectomy after an earlier right lobectomy.\n",
+        [("60260", [], 1)],
+    ),
+    # The scope look during a gastric bypass is part of the bypass.
+    "laparoscopic_bypass_with_scope_check": (
+        "PROCEDURE:\nLaparoscopic Roux-en-Y gastric bypass and EGD.\n",
+        [("43644", [], 1)],
+    ),
+    "olecranon_bursa_excision": (
+        "PROCEDURE:\nExcision of the right olecranon bursa.\n",
+        [("24105", ["RT"], 1)],
+    ),
+    "pilonidal_excision_with_flap": (
+        "PROCEDURE:\nExcision of pilonidal sinus with rhomboid flap closure.\n",
+        [("11772", [], 1)],
+    ),
 }
 
 
@@ -166,6 +187,12 @@ DECOYS = {
         "POSTOPERATIVE DIAGNOSIS:\nOvarian cancer.\n"
         "PROCEDURE:\nOmentectomy. No pelvic lymph node dissection was done.\n",
         [("49255", [], 1)],
+    ),
+    # The nodes taken with a radical prostatectomy belong to that code.
+    "nodes_with_prostatectomy": (
+        "PROCEDURE:\nRadical retropubic prostatectomy with bilateral pelvic "
+        "lymph node dissection.\n",
+        [],
     ),
     "historical_orif": (
         "PAST SURGICAL HISTORY:\nORIF of the right distal radius in 2018.\n"
