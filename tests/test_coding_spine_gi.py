@@ -66,6 +66,15 @@ NOTES = {
         "anterior plating.\n",
         [("20930", [], 1), ("22551", [], 1), ("22845", [], 1)],
     ),
+    "thoracic_epidural_no_imaging": (
+        "PROCEDURE:\nThoracic epidural steroid injection at T7-T8.\n",
+        [("62320", [], 1)],
+    ),
+    # The laminectomy done to drain the hematoma is part of the drainage code.
+    "cervical_epidural_hematoma_evacuation": (
+        "PROCEDURE:\nC4-C6 laminectomy and evacuation of epidural hematoma.\n",
+        [("63265", [], 1)],
+    ),
     "lumbar_laminectomy_two_segments": (
         "PROCEDURE:\nDecompressive laminectomy L3-L4 and L4-L5 for stenosis.\n",
         [("63047", [], 1), ("63048", [], 1)],
