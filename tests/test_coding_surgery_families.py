@@ -141,6 +141,14 @@ NOTES = {
         "hip fracture.\n",
         [("27245", ["RT"], 1)],
     ),
+    "needle_localized_excisional_biopsy_wording": (
+        "PROCEDURE PERFORMED:\nNeedle-localized excisional biopsy, left breast.\n",
+        [("19125", ["LT"], 1)],
+    ),
+    "core_needle_biopsy_breast_no_imaging": (
+        "PROCEDURE:\nCore needle biopsy of the right breast mass.\n",
+        [("19100", ["RT"], 1)],
+    ),
     "modified_radical_mastectomy": (
         "PROCEDURE:\nLeft modified radical mastectomy.\n",
         [("19307", ["LT"], 1)],
