@@ -149,6 +149,21 @@ NOTES = {
         "PROCEDURE:\nCore needle biopsy of the right breast mass.\n",
         [("19100", ["RT"], 1)],
     ),
+    # A revision of both components has its own code, not a new knee.
+    "revision_total_knee": (
+        "POSTOPERATIVE DIAGNOSIS:\nFailed right total knee arthroplasty.\n"
+        "PROCEDURE:\nRevision right total knee arthroplasty.\n",
+        [("27487", ["RT"], 1)],
+    ),
+    "removal_of_infected_shoulder_prosthesis": (
+        "PROCEDURE:\nRemoval of left total shoulder arthroplasty and placement "
+        "of antibiotic beads.\n",
+        [("23335", ["LT"], 1)],
+    ),
+    "knee_arthroscopy_meniscus_repair": (
+        "PROCEDURE:\nLeft knee arthroscopy with medial meniscus repair.\n",
+        [("29882", ["LT"], 1)],
+    ),
     "modified_radical_mastectomy": (
         "PROCEDURE:\nLeft modified radical mastectomy.\n",
         [("19307", ["LT"], 1)],
