@@ -248,14 +248,15 @@ def test_code_document_recommendation_alone_is_not_coded() -> None:
 
 
 def test_code_document_unmapped_procedure_goes_to_review() -> None:
-    text = "PROCEDURE:\nERCP.\nFINDINGS:\nNormal bile duct.\n"
+    # No rule codes a colectomy yet (ERCP, the earlier example, now has rules).
+    text = "PROCEDURE:\nRight colectomy.\nFINDINGS:\nCecal mass.\n"
     pages = [(1, text)]
 
     result = code_document(pages, find_mentions(pages), date_of_service=DOS)
 
     assert result.codes == []
     assert result.needs_review
-    assert any("ercp" in reason for reason in result.review_reasons)
+    assert any("colectomy" in reason for reason in result.review_reasons)
 
 
 def test_code_document_flexible_sigmoidoscopy_with_biopsy() -> None:

@@ -261,16 +261,21 @@ def measure_size(
     """The size a group's code depends on, from its mentions' sentences.
 
     Args:
-        kind: `diameter` (the largest size stated) or `length_sum` (wound
-            lengths added up, as CPT sums repairs of one class and site group).
+        kind: `diameter` (the largest size stated), `length_sum` (wound
+            lengths added up, as CPT sums repairs of one class and site group),
+            or `levels` / `interspaces` (a count, as count_units makes it,
+            for codes banded by the vertebral segments spanned).
         mentions: the mentions describing the service.
         texts: the document's page texts.
 
     Returns:
-        The size in cm, or None when no size is stated.
+        The size in cm (or the count), or None when none is stated.
     """
     if kind is None:
         return None
+    if kind in ("levels", "interspaces"):
+        counted = count_units(kind, [texts.sentence(m) for m in mentions])
+        return float(counted) if counted else None
     sizes = [s for s in (nearest_size(m, texts) for m in mentions) if s is not None]
     if not sizes:
         return None

@@ -18,6 +18,7 @@ FAMILY_FILES = (
     "imaging.yaml",
     "general_surgery.yaml",
     "orthopedics_spine.yaml",
+    "foot_ankle.yaml",
     "pain.yaml",
     "cardiology.yaml",
     "obstetrics_gynecology.yaml",
@@ -74,7 +75,11 @@ class CodeRule:
         """Whether a measured size (cm) is over the range's low end, up to its high."""
         if self.size_cm is None:
             return True
-        return size is not None and self.size_cm[0] < size <= self.size_cm[1]
+        if size is None:
+            # A band open at its low end (`[null, high]`) is the one to bill
+            # when the note states no size or count.
+            return self.size_cm[0] == float("-inf")
+        return self.size_cm[0] < size <= self.size_cm[1]
 
     def is_effective(self, on: dt.date) -> bool:
         """Whether the code exists on a date of service."""
@@ -179,7 +184,10 @@ def _size_range(raw: list[float] | None) -> tuple[float, float] | None:
     if raw is None:
         return None
     low, high = raw
-    return float(low), float("inf") if high is None else float(high)
+    return (
+        float("-inf") if low is None else float(low),
+        float("inf") if high is None else float(high),
+    )
 
 
 def _unit_count(raw: dict[str, Any] | None) -> UnitCount | None:
