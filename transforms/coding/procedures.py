@@ -456,7 +456,8 @@ def _code_group(
     rules = _choose(work.group, concepts, on, size)
     if not rules:
         result.review_reasons.append(
-            f"{work.group.group} documented but no code rule is in effect on {on}"
+            f"{work.group.group} documented but no code in force on {on} fits "
+            "what the note says"
         )
         return
     lines = [_line(work, rule, concepts) for rule in rules]
