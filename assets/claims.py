@@ -7,7 +7,7 @@ from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from cptflow.assets.checks import check_specs_for
 from cptflow.assets.publishing import count_metadata, stage_check_publish
-from cptflow.orchestration.partitions import daily_partitions, partition_date_of
+from cptflow.orchestration.partitions import DayRange, daily_partitions, single_run
 from cptflow.orchestration.resources import WarehouseResource
 from cptflow.transforms.claims import build_claims
 
@@ -18,6 +18,7 @@ KEY = ("claims", "claim_lines")
     key=list(KEY),
     deps=[["coding", "encounter_codes"], ["review", "final_codes"]],
     partitions_def=daily_partitions,
+    backfill_policy=single_run,
     check_specs=check_specs_for(KEY),
     group_name="claims",
 )
@@ -31,30 +32,12 @@ def claim_lines(
     side table claims.claims; a claim whose encounter awaits review is held, and
     an accepted one is billed with the coder's codes.
     """
-    partition_date = partition_date_of(context.partition_key)
-    encounters = warehouse.read(
-        "select e.*, d.billing_npi from coding.encounters e "
-        "left join intake.documents d "
-        "on d.document_id = e.document_id and d.partition_date = e.partition_date "
-        # A duplicate upload shares the document id: join the registered file only.
-        "and d.status = 'processed' "
-        "where e.partition_date = ? order by e.encounter_id",
-        [partition_date],
-    )
-    codes = warehouse.read(
-        "select * from coding.encounter_codes where partition_date = ? "
-        "order by encounter_id, code_sequence",
-        [partition_date],
-    )
+    days = DayRange.of(context)
+    # Claims are built a day at a time; a range is its days.
+    built = [_claims_of_day(warehouse, day) for day in days.days]
+    claims = pl.concat([day_claims for day_claims, _ in built], how="vertical")
+    lines = pl.concat([day_lines for _, day_lines in built], how="vertical")
 
-    final_codes, reviews = _coder_review(warehouse, partition_date)
-    claims, lines = build_claims(
-        encounters,
-        codes,
-        partition_date=partition_date,
-        final_codes=final_codes,
-        reviews=reviews,
-    )
     check_frame = lines.join(
         claims.select("claim_id", pl.col("status").alias("claim_status")),
         on="claim_id",
@@ -64,7 +47,7 @@ def claim_lines(
     held = claims.filter(pl.col("status") == "held").height
     context.log.info(
         "claims %s: %d claims (%d held), %d lines",
-        context.partition_key,
+        days,
         claims.height,
         held,
         lines.height,
@@ -82,6 +65,34 @@ def claim_lines(
                 "billed_cents": int(round(lines["charge_amount"].sum() * 100)),
             }
         ),
+    )
+
+
+def _claims_of_day(
+    warehouse: WarehouseResource, partition_date: date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The claims and claim lines of one day's coded encounters."""
+    encounters = warehouse.read(
+        "select e.*, d.billing_npi from coding.encounters e "
+        "left join intake.documents d "
+        "on d.document_id = e.document_id and d.partition_date = e.partition_date "
+        # A duplicate upload shares the document id: join the registered file only.
+        "and d.status = 'processed' "
+        "where e.partition_date = ? order by e.encounter_id",
+        [partition_date],
+    )
+    codes = warehouse.read(
+        "select * from coding.encounter_codes where partition_date = ? "
+        "order by encounter_id, code_sequence",
+        [partition_date],
+    )
+    final_codes, reviews = _coder_review(warehouse, partition_date)
+    return build_claims(
+        encounters,
+        codes,
+        partition_date=partition_date,
+        final_codes=final_codes,
+        reviews=reviews,
     )
 
 
