@@ -1,5 +1,6 @@
 """ocr.page_texts: the text of every page, read from its text layer or OCRed."""
 
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -22,6 +23,10 @@ KEY = ("ocr", "page_texts")
 # document id: reruns and resumed runs do not OCR a document twice.
 CACHE_PAGES = "ocr.cached_pages"
 CACHE_WORDS = "ocr.cached_words"
+# A cache write costs about half a second (a DuckDB checkpoint), so documents read
+# in milliseconds (plain text, text layers) are written in batches: a batch goes
+# out once it holds this much reading time, and at the end.
+CACHE_BATCH_SECONDS = 2.0
 
 
 @asset(
@@ -106,47 +111,62 @@ def _extract_pending(
     pending: list[tuple[str, str, str]],
     profile: str,
 ) -> tuple[dict[str, DocumentError], dict[str, float]]:
-    """OCR the documents not cached yet, caching each as soon as it finishes.
+    """OCR the documents not cached yet, caching them as they finish.
 
     Returns:
         The documents that failed, and the seconds each successful one took.
     """
     failures: dict[str, DocumentError] = {}
     seconds: dict[str, float] = {}
-    items = [(doc_id, Path(path), fmt) for doc_id, path, fmt in pending]
-    for document_id, result in extract_documents(
-        items, workers=settings.ocr_workers, deskew=settings.deskew
-    ):
+    batch: list[tuple[str, PageExtraction]] = []
+    for document_id, result in _extractions(pending, settings):
         if isinstance(result, DocumentError):
             failures[document_id] = result
             continue
         seconds[document_id] = result.seconds
-        _cache_extraction(warehouse, document_id, result, profile)
+        batch.append((document_id, result))
+        if sum(extraction.seconds for _, extraction in batch) >= CACHE_BATCH_SECONDS:
+            _cache_extractions(warehouse, batch, profile)
+            batch = []
+    _cache_extractions(warehouse, batch, profile)
     return failures, seconds
 
 
-def _cache_extraction(
+def _extractions(
+    pending: list[tuple[str, str, str]], settings: PipelineSettings
+) -> Iterator[tuple[str, PageExtraction | DocumentError]]:
+    """Every pending document's extraction, plain text first."""
+    items = [(doc_id, Path(path), fmt) for doc_id, path, fmt in pending]
+    # Plain text needs no OCR: reading it here spares starting the worker pool.
+    text = [item for item in items if item[2] == "text"]
+    others = [item for item in items if item[2] != "text"]
+    yield from extract_documents(text, workers=1, deskew=settings.deskew)
+    yield from extract_documents(
+        others, workers=settings.ocr_workers, deskew=settings.deskew
+    )
+
+
+def _cache_extractions(
     warehouse: WarehouseResource,
-    document_id: str,
-    extraction: PageExtraction,
+    batch: list[tuple[str, PageExtraction]],
     profile: str,
 ) -> None:
-    """Write one document's pages and words to the cache tables (by document id,
+    """Write documents' pages and words to the cache tables (by document id,
     so without a partition)."""
-    pages, words = page_frames(document_id, date.min, extraction)
+    if not batch:
+        return
+    frames = [page_frames(doc_id, date.min, result) for doc_id, result in batch]
     tag = pl.lit(profile).alias("ocr_profile")
-    replace_keyed_rows(
-        warehouse,
-        CACHE_PAGES,
-        pages.drop("partition_date").with_columns(tag),
-        key="document_id",
-    )
-    replace_keyed_rows(
-        warehouse,
-        CACHE_WORDS,
-        words.drop("partition_date").with_columns(tag),
-        key="document_id",
-    )
+    for table, parts in (
+        (CACHE_PAGES, [p for p, _ in frames]),
+        (CACHE_WORDS, [w for _, w in frames]),
+    ):
+        replace_keyed_rows(
+            warehouse,
+            table,
+            pl.concat(parts, how="vertical").drop("partition_date").with_columns(tag),
+            key="document_id",
+        )
 
 
 def _published_frames(

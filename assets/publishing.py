@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
 import polars as pl
 from dagster import (
@@ -83,6 +84,11 @@ def stage_check_publish(
             outcomes, staging_table=f"{schema}._staging_{table}"
         ),
     )
+
+
+def rows_of_day(frame: pl.DataFrame, day: date) -> pl.DataFrame:
+    """The rows of one partition of a frame read for a range of days."""
+    return frame.filter(pl.col("partition_date") == day)
 
 
 def _table_schema(frame: pl.DataFrame) -> TableSchema:

@@ -7,7 +7,11 @@ import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from cptflow.assets.checks import check_specs_for
-from cptflow.assets.publishing import count_metadata, stage_check_publish
+from cptflow.assets.publishing import (
+    count_metadata,
+    rows_of_day,
+    stage_check_publish,
+)
 from cptflow.orchestration.partitions import DayRange, daily_partitions, single_run
 from cptflow.orchestration.resources import PipelineSettings, WarehouseResource
 from cptflow.transforms.reference.load import has_reference_data, load_bundled
@@ -77,7 +81,7 @@ def claim_edits(
         # The scrubber checks one day's claims at a time; a range is its days.
         for day in days.days:
             edits = scrub(
-                conn, _scrub_claims(_of_day(claims, day)), _of_day(lines, day)
+                conn, _scrub_claims(rows_of_day(claims, day)), rows_of_day(lines, day)
             )
             day_edits.append(edits.with_columns(pl.lit(day).alias("partition_date")))
     edits = pl.concat(day_edits, how="vertical")
@@ -134,9 +138,9 @@ def claim_files(
             warehouse,
             settings,
             day,
-            _of_day(claims, day),
-            _of_day(lines, day),
-            _of_day(edits, day),
+            rows_of_day(claims, day),
+            rows_of_day(lines, day),
+            rows_of_day(edits, day),
             [row for row in earlier if row["partition_date"] == day],
         )
         rows.extend(day_rows)
@@ -237,11 +241,6 @@ def _ready_claims(
     claims = warehouse.read(_CLAIMS_SQL, [days.first, days.last])
     lines = warehouse.read(_LINES_SQL, [days.first, days.last])
     return claims, lines
-
-
-def _of_day(frame: pl.DataFrame, day: date) -> pl.DataFrame:
-    """The rows of one partition."""
-    return frame.filter(pl.col("partition_date") == day)
 
 
 def _scrub_claims(claims: pl.DataFrame) -> pl.DataFrame:
