@@ -1,6 +1,5 @@
 """claims.claim_lines: coded encounters priced into claim lines with dx pointers."""
 
-
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
