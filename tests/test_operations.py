@@ -32,6 +32,7 @@ from cptflow.orchestration.executors import (
     executor_name,
 )
 from cptflow.orchestration.partitions import DayRange
+from cptflow.orchestration.resources import WarehouseResource
 from cptflow.orchestration.schedules import daily_coding_schedule
 from cptflow.orchestration.sensors import build_code_set_sensor, build_inbox_sensor
 from cptflow.orchestration.settings import Paths
@@ -377,3 +378,29 @@ def test_day_range_lists_its_days_and_names_itself() -> None:
     assert date(2026, 10, 31) in days and date(2026, 11, 2) not in days
     assert str(days) == "2026-10-30..2026-11-01"
     assert str(DayRange.single(date(2026, 10, 30))) == "2026-10-30"
+
+
+def test_publish_replaces_every_day_of_a_range_and_no_other(tmp_path: Path) -> None:
+    warehouse = WarehouseResource(database=str(tmp_path / "cptflow.duckdb"))
+    days = [date(2026, 10, 1), date(2026, 10, 2), date(2026, 10, 3)]
+    for day in days:
+        one = pl.DataFrame({"document_id": [f"d-{day}"], "partition_date": [day]})
+        warehouse.stage("intake", "documents", one, day)
+        warehouse.publish([("intake", "documents")], day)
+    # Day 1 now has two rows and day 2 none; day 3 is outside the range.
+    again = pl.DataFrame(
+        {"document_id": ["d-1a", "d-1b"], "partition_date": [days[0], days[0]]}
+    )
+
+    warehouse.stage("intake", "documents", again, DayRange(days[0], days[1]))
+    published = warehouse.publish([("intake", "documents")], DayRange(*days[:2]))
+
+    rows = warehouse.read(
+        "select partition_date, document_id from intake.documents order by all"
+    )
+    assert published == 2
+    assert rows.rows() == [
+        (days[0], "d-1a"),
+        (days[0], "d-1b"),
+        (days[2], "d-2026-10-03"),
+    ]
