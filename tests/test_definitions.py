@@ -85,6 +85,9 @@ def test_daily_assets_backfill_a_partition_range_in_one_run(tmp_path: Path) -> N
         for name, policy in policies.items()
         if policy != BackfillPolicy.single_run()
     } == set()
+    # A backfill launched from a job's Partitions page follows the job's policy.
+    for name in (DAILY_JOB, BACKFILL_JOB, MARTS_JOB, REVALIDATION_JOB):
+        assert defs.resolve_job_def(name).backfill_policy == BackfillPolicy.single_run()
 
 
 def test_code_set_assets_carry_the_code_set_version(tmp_path: Path) -> None:
