@@ -1,13 +1,15 @@
 """claims.claim_lines: coded encounters priced into claim lines with dx pointers."""
 
-from datetime import date
-
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from cptflow.assets.checks import check_specs_for
-from cptflow.assets.publishing import count_metadata, stage_check_publish
-from cptflow.orchestration.partitions import daily_partitions, partition_date_of
+from cptflow.assets.publishing import (
+    count_metadata,
+    rows_of_day,
+    stage_check_publish,
+)
+from cptflow.orchestration.partitions import DayRange, daily_partitions, single_run
 from cptflow.orchestration.resources import WarehouseResource
 from cptflow.transforms.claims import build_claims
 
@@ -18,6 +20,7 @@ KEY = ("claims", "claim_lines")
     key=list(KEY),
     deps=[["coding", "encounter_codes"], ["review", "final_codes"]],
     partitions_def=daily_partitions,
+    backfill_policy=single_run,
     check_specs=check_specs_for(KEY),
     group_name="claims",
 )
@@ -31,30 +34,23 @@ def claim_lines(
     side table claims.claims; a claim whose encounter awaits review is held, and
     an accepted one is billed with the coder's codes.
     """
-    partition_date = partition_date_of(context.partition_key)
-    encounters = warehouse.read(
-        "select e.*, d.billing_npi from coding.encounters e "
-        "left join intake.documents d "
-        "on d.document_id = e.document_id and d.partition_date = e.partition_date "
-        # A duplicate upload shares the document id: join the registered file only.
-        "and d.status = 'processed' "
-        "where e.partition_date = ? order by e.encounter_id",
-        [partition_date],
-    )
-    codes = warehouse.read(
-        "select * from coding.encounter_codes where partition_date = ? "
-        "order by encounter_id, code_sequence",
-        [partition_date],
-    )
+    days = DayRange.of(context)
+    encounters, codes, final_codes, reviews = _inputs(warehouse, days)
 
-    final_codes, reviews = _coder_review(warehouse, partition_date)
-    claims, lines = build_claims(
-        encounters,
-        codes,
-        partition_date=partition_date,
-        final_codes=final_codes,
-        reviews=reviews,
-    )
+    # Claims are built a day at a time; a range is its days.
+    built = [
+        build_claims(
+            rows_of_day(encounters, day),
+            rows_of_day(codes, day),
+            partition_date=day,
+            final_codes=None if final_codes is None else rows_of_day(final_codes, day),
+            reviews=None if reviews is None else rows_of_day(reviews, day),
+        )
+        for day in days.days
+    ]
+    claims = pl.concat([day_claims for day_claims, _ in built], how="vertical")
+    lines = pl.concat([day_lines for _, day_lines in built], how="vertical")
+
     check_frame = lines.join(
         claims.select("claim_id", pl.col("status").alias("claim_status")),
         on="claim_id",
@@ -64,7 +60,7 @@ def claim_lines(
     held = claims.filter(pl.col("status") == "held").height
     context.log.info(
         "claims %s: %d claims (%d held), %d lines",
-        context.partition_key,
+        days,
         claims.height,
         held,
         lines.height,
@@ -85,22 +81,40 @@ def claim_lines(
     )
 
 
-def _coder_review(
-    warehouse: WarehouseResource, partition_date: date
-) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
-    """The partition's coder-final codes and review states, once review has run."""
+def _inputs(
+    warehouse: WarehouseResource, days: DayRange
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None]:
+    """The encounters, codes and coder decisions of `days`.
+
+    Returns:
+        Encounters with their billing NPI, their code lines, and the coder-final
+        codes and review states (None for both before review has ever run).
+    """
+    span = [days.first, days.last]
+    encounters = warehouse.read(
+        "select e.*, d.billing_npi from coding.encounters e "
+        "left join intake.documents d "
+        "on d.document_id = e.document_id and d.partition_date = e.partition_date "
+        # A duplicate upload shares the document id: join the registered file only.
+        "and d.status = 'processed' "
+        "where e.partition_date between ? and ? order by e.encounter_id",
+        span,
+    )
+    codes = warehouse.read(
+        "select * from coding.encounter_codes where partition_date between ? and ? "
+        "order by encounter_id, code_sequence",
+        span,
+    )
     if not (
         warehouse.table_exists("review", "final_codes")
         and warehouse.table_exists("review", "encounter_reviews")
     ):
-        return None, None
-    return (
-        warehouse.read(
-            "select * from review.final_codes where partition_date = ?",
-            [partition_date],
-        ),
-        warehouse.read(
-            "select * from review.encounter_reviews where partition_date = ?",
-            [partition_date],
-        ),
+        return encounters, codes, None, None
+    final_codes = warehouse.read(
+        "select * from review.final_codes where partition_date between ? and ?", span
     )
+    reviews = warehouse.read(
+        "select * from review.encounter_reviews where partition_date between ? and ?",
+        span,
+    )
+    return encounters, codes, final_codes, reviews

@@ -7,7 +7,7 @@ from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from cptflow.assets.checks import check_specs_for
 from cptflow.assets.publishing import count_metadata, stage_check_publish
-from cptflow.orchestration.partitions import daily_partitions, partition_date_of
+from cptflow.orchestration.partitions import DayRange, daily_partitions, single_run
 from cptflow.orchestration.resources import WarehouseResource
 from cptflow.transforms.coding import (
     Icd10Table,
@@ -32,6 +32,7 @@ NOT_ENGLISH = "not_english: the note does not read as English"
     key=list(KEY),
     deps=[["nlp", "procedure_mentions"], ["intake", "documents"]],
     partitions_def=daily_partitions,
+    backfill_policy=single_run,
     check_specs=check_specs_for(KEY),
     group_name="coding",
 )
@@ -44,23 +45,25 @@ def encounter_codes(
     coding.encounters (one row per encounter, with its review flag and reasons) and
     coding.physician_queries (documentation gaps that block a specific code).
     """
-    partition_date = partition_date_of(context.partition_key)
+    days = DayRange.of(context)
+    span = [days.first, days.last]
     documents = warehouse.read(
-        "select * from intake.documents where partition_date = ? "
-        "and status = 'processed' and document_id in "
-        "(select document_id from ocr.page_texts where partition_date = ?) "
-        "order by file_path",
-        [partition_date, partition_date],
+        "select * from intake.documents d where partition_date between ? and ? "
+        "and status = 'processed' and exists (select 1 from ocr.page_texts p "
+        "where p.document_id = d.document_id "
+        "and p.partition_date = d.partition_date) "
+        "order by partition_date, file_path",
+        span,
     )
     pages = warehouse.read(
         "select document_id, page_number, text from ocr.page_texts "
-        "where partition_date = ? order by document_id, page_number",
-        [partition_date],
+        "where partition_date between ? and ? order by document_id, page_number",
+        span,
     )
     mentions = warehouse.read(
-        "select * from nlp.procedure_mentions where partition_date = ? "
+        "select * from nlp.procedure_mentions where partition_date between ? and ? "
         "order by document_id, page_number, start",
-        [partition_date],
+        span,
     )
 
     icd10_tables = _Icd10Tables(warehouse)
@@ -68,6 +71,7 @@ def encounter_codes(
     encounters, code_parts, query_parts = [], [], []
     for document in documents.iter_rows(named=True):
         document_id = document["document_id"]
+        partition_date = document["partition_date"]
         page_list = _pages_of(pages, document_id)
         header = read_header(page_list[0][1] if page_list else "")
         dos = document["date_of_service"] or header.date_of_service
@@ -96,14 +100,14 @@ def encounter_codes(
         code_parts.append(codes)
         query_parts.append(queries)
 
-    empty_codes, empty_queries = code_frames("", "", partition_date, None)
+    empty_codes, empty_queries = code_frames("", "", days.first, None)
     codes = pl.concat([empty_codes, *code_parts], how="vertical")
     queries = pl.concat([empty_queries, *query_parts], how="vertical")
     encounter_frame = pl.DataFrame(encounters, schema=ENCOUNTER_SCHEMA)
     in_review = encounter_frame.filter(pl.col("needs_review")).height
     context.log.info(
         "coding %s: %d encounters (%d for review), %d code lines, %d queries",
-        context.partition_key,
+        days,
         encounter_frame.height,
         in_review,
         codes.height,

@@ -1,15 +1,15 @@
 """intake.documents: every inbox file registered by content hash, or quarantined."""
 
+from datetime import date
 from pathlib import Path
 
-import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from cptflow.assets.checks import check_specs_for
 from cptflow.assets.publishing import count_metadata, stage_check_publish
-from cptflow.orchestration.partitions import daily_partitions, partition_date_of
+from cptflow.orchestration.partitions import DayRange, daily_partitions, single_run
 from cptflow.orchestration.resources import PipelineSettings, WarehouseResource
-from cptflow.transforms.inbox_partitions import files_in_partition
+from cptflow.transforms.inbox_partitions import received_date_of_file
 from cptflow.transforms.intake import scan_inbox
 from cptflow.transforms.manifest import read_manifest
 
@@ -19,6 +19,7 @@ KEY = ("intake", "documents")
 @asset(
     key=list(KEY),
     partitions_def=daily_partitions,
+    backfill_policy=single_run,
     check_specs=check_specs_for(KEY),
     group_name="intake",
 )
@@ -31,28 +32,34 @@ def documents(
 
     Source: the inbox folder and its optional manifest. A file whose hash is already
     registered under another path or partition is recorded as a duplicate and not
-    processed again; an unreadable file is quarantined with its reason.
+    processed again; an unreadable file is quarantined with its reason. A run of
+    a range of days registers each file under its own received date.
     """
-    partition_date = partition_date_of(context.partition_key)
+    days = DayRange.of(context)
     inbox = Path(settings.inbox_dir)
     manifest = read_manifest(inbox) if inbox.is_dir() else {}
 
-    registered = _registered_elsewhere(warehouse, context.partition_key)
+    if settings.assign_partition and not days.is_single_day:
+        raise ValueError(f"assign_partition needs a single partition, not {days}")
+
+    def partition_of(path: Path) -> date | None:
+        """The file's day when the run covers it; files of other days are skipped."""
+        if settings.assign_partition:
+            return days.first
+        received = received_date_of_file(path, manifest)
+        return received if received in days else None
+
     frame = scan_inbox(
         inbox,
-        partition_date=partition_date,
-        registered=registered,
+        partition_of=partition_of,
+        registered=_registered_elsewhere(warehouse, days),
         manifest=manifest,
     )
-
-    if not settings.assign_partition:
-        keep = files_in_partition(frame, manifest, partition_date)
-        frame = frame.filter(pl.col("file_path").is_in(keep))
 
     counts = frame.group_by("status").len()
     context.log.info(
         "intake %s: %s",
-        context.partition_key,
+        days,
         dict(zip(counts["status"], counts["len"], strict=True)),
     )
     return stage_check_publish(
@@ -70,14 +77,14 @@ def documents(
 
 
 def _registered_elsewhere(
-    warehouse: WarehouseResource, partition_key: str
+    warehouse: WarehouseResource, days: DayRange
 ) -> dict[str, str]:
-    """Document ids already registered by other partitions, with their paths."""
+    """Document ids already registered by partitions outside `days`, with paths."""
     if not warehouse.table_exists(*KEY):
         return {}
     rows = warehouse.read(
         "select document_id, file_path from intake.documents "
-        "where status = 'processed' and partition_date <> ?",
-        [partition_date_of(partition_key)],
+        "where status = 'processed' and partition_date not between ? and ?",
+        [days.first, days.last],
     )
     return dict(zip(rows["document_id"], rows["file_path"], strict=True))

@@ -5,7 +5,7 @@ from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from cptflow.assets.checks import check_specs_for
 from cptflow.assets.publishing import count_metadata, stage_check_publish
-from cptflow.orchestration.partitions import daily_partitions, partition_date_of
+from cptflow.orchestration.partitions import DayRange, daily_partitions, single_run
 from cptflow.orchestration.resources import WarehouseResource
 from cptflow.transforms.nlp import find_mentions, mention_frame
 
@@ -16,6 +16,7 @@ KEY = ("nlp", "procedure_mentions")
     key=list(KEY),
     deps=[["ocr", "page_texts"]],
     partitions_def=daily_partitions,
+    backfill_policy=single_run,
     check_specs=check_specs_for(KEY),
     group_name="nlp",
 )
@@ -27,16 +28,17 @@ def procedure_mentions(
     Source: ocr.page_texts. Each mention carries its section and ConText flags
     (negated, historical, hypothetical, family, other provider) and page offsets.
     """
-    partition_date = partition_date_of(context.partition_key)
+    days = DayRange.of(context)
     pages = warehouse.read(
-        "select document_id, page_number, text from ocr.page_texts "
-        "where partition_date = ? order by document_id, page_number",
-        [partition_date],
+        "select document_id, partition_date, page_number, text from ocr.page_texts "
+        "where partition_date between ? and ? "
+        "order by partition_date, document_id, page_number",
+        [days.first, days.last],
     )
 
-    frames = [mention_frame("", partition_date, [])]
-    for (document_id,), doc_pages in pages.group_by(
-        ["document_id"], maintain_order=True
+    frames = [mention_frame("", days.first, [])]
+    for (document_id, partition_date), doc_pages in pages.group_by(
+        ["document_id", "partition_date"], maintain_order=True
     ):
         page_list = list(zip(doc_pages["page_number"], doc_pages["text"], strict=True))
         mentions = find_mentions(page_list)
@@ -54,7 +56,7 @@ def procedure_mentions(
     )
     context.log.info(
         "nlp %s: %d mentions, %d performed",
-        context.partition_key,
+        days,
         frame.height,
         performed.height,
     )

@@ -1,5 +1,6 @@
 """ocr.page_texts: the text of every page, read from its text layer or OCRed."""
 
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -8,7 +9,7 @@ from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from cptflow.assets.checks import check_specs_for
 from cptflow.assets.publishing import count_metadata, stage_check_publish
-from cptflow.orchestration.partitions import daily_partitions, partition_date_of
+from cptflow.orchestration.partitions import DayRange, daily_partitions, single_run
 from cptflow.orchestration.resources import (
     PipelineSettings,
     WarehouseResource,
@@ -22,12 +23,17 @@ KEY = ("ocr", "page_texts")
 # document id: reruns and resumed runs do not OCR a document twice.
 CACHE_PAGES = "ocr.cached_pages"
 CACHE_WORDS = "ocr.cached_words"
+# A cache write costs about half a second (a DuckDB checkpoint), so documents read
+# in milliseconds (plain text, text layers) are written in batches: a batch goes
+# out once it holds this much reading time, and at the end.
+CACHE_BATCH_SECONDS = 2.0
 
 
 @asset(
     key=list(KEY),
     deps=[["intake", "documents"]],
     partitions_def=daily_partitions,
+    backfill_policy=single_run,
     check_specs=check_specs_for(KEY),
     group_name="ocr",
 )
@@ -43,29 +49,28 @@ def page_texts(
     ocr.page_words) and the mean word confidence. Documents that fail are listed in
     ocr.document_status with their reason and left out of the pages.
     """
-    partition_date = partition_date_of(context.partition_key)
+    days = DayRange.of(context)
     profile = _ocr_profile(settings)
     todo = warehouse.read(
-        "select document_id, file_path, doc_format from intake.documents "
-        "where partition_date = ? and status = 'processed' order by file_path",
-        [partition_date],
+        "select document_id, file_path, doc_format, partition_date "
+        "from intake.documents where partition_date between ? and ? "
+        "and status = 'processed' order by partition_date, file_path",
+        [days.first, days.last],
     )
 
     cached = _cached_ids(warehouse, profile)
-    pending = [row for row in todo.iter_rows() if row[0] not in cached]
+    pending = [row[:3] for row in todo.iter_rows() if row[0] not in cached]
     context.log.info(
         "ocr %s: %d documents, %d cached, %d to read",
-        context.partition_key,
+        days,
         todo.height,
         todo.height - len(pending),
         len(pending),
     )
-    failures, seconds = _extract_pending(
-        warehouse, settings, pending, partition_date, profile
-    )
+    failures, seconds = _extract_pending(warehouse, settings, pending, profile)
 
-    pages, words = _published_frames(warehouse, todo, failures, partition_date, profile)
-    status = _status_frame(todo, failures, seconds, partition_date)
+    pages, words = _published_frames(warehouse, todo, failures, days, profile)
+    status = _status_frame(todo, failures, seconds)
     return stage_check_publish(
         context,
         warehouse,
@@ -104,74 +109,92 @@ def _extract_pending(
     warehouse: WarehouseResource,
     settings: PipelineSettings,
     pending: list[tuple[str, str, str]],
-    partition_date: date,
     profile: str,
 ) -> tuple[dict[str, DocumentError], dict[str, float]]:
-    """OCR the documents not cached yet, caching each as soon as it finishes.
+    """OCR the documents not cached yet, caching them as they finish.
 
     Returns:
         The documents that failed, and the seconds each successful one took.
     """
     failures: dict[str, DocumentError] = {}
     seconds: dict[str, float] = {}
-    items = [(doc_id, Path(path), fmt) for doc_id, path, fmt in pending]
-    for document_id, result in extract_documents(
-        items, workers=settings.ocr_workers, deskew=settings.deskew
-    ):
+    batch: list[tuple[str, PageExtraction]] = []
+    for document_id, result in _extractions(pending, settings):
         if isinstance(result, DocumentError):
             failures[document_id] = result
             continue
         seconds[document_id] = result.seconds
-        _cache_extraction(warehouse, document_id, result, partition_date, profile)
+        batch.append((document_id, result))
+        if sum(extraction.seconds for _, extraction in batch) >= CACHE_BATCH_SECONDS:
+            _cache_extractions(warehouse, batch, profile)
+            batch = []
+    _cache_extractions(warehouse, batch, profile)
     return failures, seconds
 
 
-def _cache_extraction(
+def _extractions(
+    pending: list[tuple[str, str, str]], settings: PipelineSettings
+) -> Iterator[tuple[str, PageExtraction | DocumentError]]:
+    """Every pending document's extraction, plain text first."""
+    items = [(doc_id, Path(path), fmt) for doc_id, path, fmt in pending]
+    # Plain text needs no OCR: reading it here spares starting the worker pool.
+    text = [item for item in items if item[2] == "text"]
+    others = [item for item in items if item[2] != "text"]
+    yield from extract_documents(text, workers=1, deskew=settings.deskew)
+    yield from extract_documents(
+        others, workers=settings.ocr_workers, deskew=settings.deskew
+    )
+
+
+def _cache_extractions(
     warehouse: WarehouseResource,
-    document_id: str,
-    extraction: PageExtraction,
-    partition_date: date,
+    batch: list[tuple[str, PageExtraction]],
     profile: str,
 ) -> None:
-    """Write one document's pages and words to the cache tables."""
-    pages, words = page_frames(document_id, partition_date, extraction)
+    """Write documents' pages and words to the cache tables (by document id,
+    so without a partition)."""
+    if not batch:
+        return
+    frames = [page_frames(doc_id, date.min, result) for doc_id, result in batch]
     tag = pl.lit(profile).alias("ocr_profile")
-    replace_keyed_rows(
-        warehouse,
-        CACHE_PAGES,
-        pages.drop("partition_date").with_columns(tag),
-        key="document_id",
-    )
-    replace_keyed_rows(
-        warehouse,
-        CACHE_WORDS,
-        words.drop("partition_date").with_columns(tag),
-        key="document_id",
-    )
+    for table, parts in (
+        (CACHE_PAGES, [p for p, _ in frames]),
+        (CACHE_WORDS, [w for _, w in frames]),
+    ):
+        replace_keyed_rows(
+            warehouse,
+            table,
+            pl.concat(parts, how="vertical").drop("partition_date").with_columns(tag),
+            key="document_id",
+        )
 
 
 def _published_frames(
     warehouse: WarehouseResource,
     todo: pl.DataFrame,
     failures: dict[str, DocumentError],
-    partition_date: date,
+    days: DayRange,
     profile: str,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The partition's pages and words, taken from the cache."""
-    ids = [doc_id for doc_id in todo["document_id"] if doc_id not in failures]
-    empty = page_frames("", partition_date, PageExtraction(pages=[], words=[]))
-    if not ids:
+    """The pages and words of the run's documents, taken from the cache, each
+    under its document's partition."""
+    documents = todo.filter(~pl.col("document_id").is_in(list(failures)))
+    empty = page_frames("", days.first, PageExtraction(pages=[], words=[]))
+    if not documents.height:
         return empty
+    partitions = documents.select("document_id", "partition_date").unique()
     frames = []
-    for cache in (CACHE_PAGES, CACHE_WORDS):
+    for cache, shape in zip((CACHE_PAGES, CACHE_WORDS), empty, strict=True):
         frame = warehouse.read(
             f"select * exclude (ocr_profile) from {cache} "
             "where ocr_profile = ? and list_contains(?, document_id) "
             "order by all",
-            [profile, ids],
+            [profile, documents["document_id"].to_list()],
         )
         frames.append(
-            frame.with_columns(pl.lit(partition_date).alias("partition_date"))
+            frame.join(
+                partitions, on="document_id", how="inner", maintain_order="left"
+            ).select(shape.columns)
         )
     return frames[0], frames[1]
 
@@ -180,14 +203,15 @@ def _status_frame(
     todo: pl.DataFrame,
     failures: dict[str, DocumentError],
     seconds: dict[str, float],
-    partition_date: date,
 ) -> pl.DataFrame:
     """One row per document: processed, or quarantined with its reason.
 
     `seconds` is this run's reading time; NULL when the pages came from the cache.
     """
     rows = []
-    for document_id in todo["document_id"]:
+    for document_id, partition_date in todo.select(
+        "document_id", "partition_date"
+    ).iter_rows():
         error = failures.get(document_id)
         rows.append(
             {

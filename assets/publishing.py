@@ -1,8 +1,9 @@
-"""The write protocol every asset follows: stage, check, then publish the partition."""
+"""The write protocol every asset follows: stage, check, then publish the partitions."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
 import polars as pl
 from dagster import (
@@ -14,7 +15,7 @@ from dagster import (
 )
 
 from cptflow.assets.checks import blocking_failed, check_results, run_checks
-from cptflow.orchestration.partitions import partition_date_of
+from cptflow.orchestration.partitions import DayRange
 from cptflow.orchestration.resources import WarehouseResource
 
 
@@ -29,12 +30,16 @@ def stage_check_publish(
 ) -> MaterializeResult:
     """Stage every table of the stage, run its suite, and publish only if it passes.
 
+    A run of a range of days (a backfill) stages, checks and publishes the whole
+    range at once: every day of the range is replaced, or none is.
+
     Args:
-        context: the asset's execution context (gives the partition).
+        context: the asset's execution context (gives the partition or range).
         warehouse: the DuckDB resource.
         asset_key: (schema, table) of the asset; its suite gates the publish.
-        frames: table name (within the asset's schema) to the partition's rows; the
-            asset's own table first, side tables after.
+        frames: table name (within the asset's schema) to the rows of the run's
+            days, each with its partition_date; the asset's own table first, side
+            tables after.
         check_frame: the frame the suite validates, when it needs derived columns;
             defaults to the asset's own table.
         extra_metadata: counts to show in the Dagster UI beside the row counts.
@@ -44,22 +49,22 @@ def stage_check_publish(
         the published rows untouched and the bad rows in the staging table.
     """
     schema, table = asset_key
-    partition_date = partition_date_of(context.partition_key)
+    days = DayRange.of(context)
 
     for name, frame in frames.items():
-        warehouse.stage(schema, name, frame, partition_date)
+        warehouse.stage(schema, name, frame, days)
 
     outcomes = run_checks(
         asset_key, check_frame if check_frame is not None else frames[table]
     )
     is_published = not blocking_failed(outcomes)
     if is_published:
-        warehouse.publish([(schema, name) for name in frames], partition_date)
+        warehouse.publish([(schema, name) for name in frames], days)
     else:
         context.log.error(
             "Checks failed for %s partition %s; rows kept in %s._staging_%s",
             ".".join(asset_key),
-            context.partition_key,
+            days,
             schema,
             table,
         )
@@ -79,6 +84,11 @@ def stage_check_publish(
             outcomes, staging_table=f"{schema}._staging_{table}"
         ),
     )
+
+
+def rows_of_day(frame: pl.DataFrame, day: date) -> pl.DataFrame:
+    """The rows of one partition of a frame read for a range of days."""
+    return frame.filter(pl.col("partition_date") == day)
 
 
 def _table_schema(frame: pl.DataFrame) -> TableSchema:

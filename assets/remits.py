@@ -1,7 +1,6 @@
 """remits.remittance_lines: 835 service-line payments and adjustments by pay date."""
 
 import hashlib
-from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -9,7 +8,7 @@ from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from cptflow.assets.checks import check_specs_for
 from cptflow.assets.publishing import count_metadata, stage_check_publish
-from cptflow.orchestration.partitions import daily_partitions, partition_date_of
+from cptflow.orchestration.partitions import DayRange, daily_partitions, single_run
 from cptflow.orchestration.resources import PipelineSettings, WarehouseResource
 from cptflow.transforms.errors import X12Error
 from cptflow.transforms.remits import (
@@ -17,7 +16,7 @@ from cptflow.transforms.remits import (
     LINES_SCHEMA,
     remittance_frames,
 )
-from cptflow.transforms.x12.remit835 import parse_835
+from cptflow.transforms.x12.remit835 import Remittance, parse_835
 
 KEY = ("remits", "remittance_lines")
 FILE_SCHEMA = {
@@ -34,6 +33,7 @@ FILE_SCHEMA = {
 @asset(
     key=list(KEY),
     partitions_def=daily_partitions,
+    backfill_policy=single_run,
     check_specs=check_specs_for(KEY),
     group_name="remits",
 )
@@ -48,7 +48,7 @@ def remittance_lines(
     table remits.remittance_adjustments; a file that cannot be read is recorded in
     remits.remittance_files with the segment and reason, and the rest go on.
     """
-    partition_date = partition_date_of(context.partition_key)
+    days = DayRange.of(context)
     folder = Path(settings.remits_dir)
     paths = (
         sorted(p for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
@@ -60,15 +60,14 @@ def remittance_lines(
         record = {
             "file_name": path.name,
             "file_sha256": hashlib.sha256(data).hexdigest(),
-            "partition_date": partition_date,
             "status": "processed",
             "reason": None,
             "segment_index": None,
             "segment_id": None,
         }
         try:
-            lines, adjustments = remittance_frames(
-                parse_835(data, file_name=path.name), partition_date=partition_date
+            lines, adjustments = _rows_of(
+                parse_835(data, file_name=path.name), days, settings
             )
         except X12Error as error:
             context.log.warning("remittance file %s quarantined", path.name)
@@ -78,12 +77,13 @@ def remittance_lines(
                 segment_index=error.segment_index,
                 segment_id=error.segment_id,
             )
-            files.append(record)
+            # As a run of each day would, every day of the run records it.
+            files.extend({**record, "partition_date": day} for day in days.days)
             continue
-        if not settings.assign_partition:
-            lines, adjustments = _paid_on(lines, adjustments, partition_date)
-        if lines.height:
-            files.append(record)
+        files.extend(
+            {**record, "partition_date": day}
+            for day in sorted(set(lines["partition_date"]))
+        )
         line_frames.append(lines)
         adjustment_frames.append(adjustments)
 
@@ -109,14 +109,27 @@ def remittance_lines(
     )
 
 
-def _paid_on(
-    lines: pl.DataFrame, adjustments: pl.DataFrame, partition_date: date
+def _rows_of(
+    remittance: Remittance, days: DayRange, settings: PipelineSettings
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Keep the lines whose payment date is the partition's date."""
-    kept = lines.filter(pl.col("payment_date") == partition_date)
-    return kept, adjustments.filter(
-        pl.col("remittance_line_id").is_in(kept["remittance_line_id"].implode())
+    """The file's lines and adjustments that belong to `days`.
+
+    A line belongs to its payment date; with assign_partition, every line
+    belongs to the run's single day.
+    """
+    lines, adjustments = remittance_frames(remittance, partition_date=days.first)
+    if settings.assign_partition:
+        return lines, adjustments
+    lines = lines.filter(
+        pl.col("payment_date").is_between(days.first, days.last)
+    ).with_columns(pl.col("payment_date").alias("partition_date"))
+    paid_on = lines.select("remittance_line_id", "partition_date").unique(
+        subset="remittance_line_id", keep="first", maintain_order=True
     )
+    adjustments = adjustments.drop("partition_date").join(
+        paid_on, on="remittance_line_id", how="inner", maintain_order="left"
+    )
+    return lines, adjustments.select(list(ADJUSTMENTS_SCHEMA))
 
 
 def _concat(frames: list[pl.DataFrame], schema: dict) -> pl.DataFrame:

@@ -14,7 +14,7 @@ from dagster import (
 )
 
 from cptflow.assets.marts import dbt_marts
-from cptflow.orchestration.partitions import daily_partitions
+from cptflow.orchestration.partitions import daily_partitions, single_run
 from cptflow.orchestration.resources import WarehouseResource, database_key
 from cptflow.orchestration.settings import Paths
 from cptflow.transforms.reporting.render import format_percent, render_report_html
@@ -74,6 +74,8 @@ class DenialReportConfig(Config):
     key=SNAPSHOT_KEY,
     deps=MART_KEYS,
     partitions_def=daily_partitions,
+    # Whole-history, like the dbt marts: a range of days takes one snapshot.
+    backfill_policy=single_run,
     group_name="reporting",
 )
 def mart_snapshot(

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 
+import polars as pl
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -14,7 +15,7 @@ from dagster import (
     multi_asset,
 )
 
-from cptflow.orchestration.partitions import daily_partitions, partition_date_of
+from cptflow.orchestration.partitions import DayRange, daily_partitions, single_run
 from cptflow.orchestration.resources import WarehouseResource
 from cptflow.transforms.review import apply_review, publish_review, verify_chain
 from cptflow.transforms.review.store import AUDIT_TABLES
@@ -63,18 +64,26 @@ APPEND_ONLY_CHECK = "expect_audit_trail_to_be_append_only"
         )
     ],
     partitions_def=daily_partitions,
+    backfill_policy=single_run,
     name="review_decisions",
 )
 def review_decisions(
     context: AssetExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[MaterializeResult | AssetCheckResult]:
     """Record the engine's proposals and apply the coders' accepted decisions."""
-    partition_date = partition_date_of(context.partition_key)
+    days = DayRange.of(context)
     with warehouse.connect() as conn:
         problems = [p for table in AUDIT_TABLES for p in verify_chain(conn, table)]
         if not problems:
-            final_codes, reviews = apply_review(conn, partition_date)
-            publish_review(conn, partition_date, final_codes, reviews)
+            # The review transforms work a day at a time; a range is its days.
+            day_codes, day_reviews = [], []
+            for day in days.days:
+                final_codes, reviews = apply_review(conn, day)
+                publish_review(conn, day, final_codes, reviews)
+                day_codes.append(final_codes)
+                day_reviews.append(reviews)
+            final_codes = pl.concat(day_codes, how="vertical")
+            reviews = pl.concat(day_reviews, how="vertical")
             decision_count = conn.execute(
                 "select count(*) from review.decisions"
             ).fetchone()
@@ -93,7 +102,7 @@ def review_decisions(
     status_counts = reviews.group_by("review_status").len().rows()
     context.log.info(
         "review %s: %d encounters, %d final code lines",
-        context.partition_key,
+        days,
         reviews.height,
         final_codes.height,
     )

@@ -7,8 +7,12 @@ import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from cptflow.assets.checks import check_specs_for
-from cptflow.assets.publishing import count_metadata, stage_check_publish
-from cptflow.orchestration.partitions import daily_partitions, partition_date_of
+from cptflow.assets.publishing import (
+    count_metadata,
+    rows_of_day,
+    stage_check_publish,
+)
+from cptflow.orchestration.partitions import DayRange, daily_partitions, single_run
 from cptflow.orchestration.resources import PipelineSettings, WarehouseResource
 from cptflow.transforms.reference.load import has_reference_data, load_bundled
 from cptflow.transforms.review.actions import record_submissions
@@ -37,12 +41,13 @@ _CLAIMS_SQL = (
     "and e.partition_date = c.partition_date "
     "left join intake.documents d on d.document_id = e.document_id "
     "and d.partition_date = e.partition_date and d.status = 'processed' "
-    "where c.partition_date = ? and c.status = 'ready' order by c.claim_id"
+    "where c.partition_date between ? and ? and c.status = 'ready' "
+    "order by c.claim_id"
 )
 _LINES_SQL = (
     "select l.* from claims.claim_lines l join claims.claims c "
     "on c.claim_id = l.claim_id and c.partition_date = l.partition_date "
-    "where l.partition_date = ? and c.status = 'ready' "
+    "where l.partition_date between ? and ? and c.status = 'ready' "
     "order by l.claim_id, l.claim_line_number"
 )
 
@@ -51,6 +56,7 @@ _LINES_SQL = (
     key=list(EDITS_KEY),
     deps=[["claims", "claim_lines"]],
     partitions_def=daily_partitions,
+    backfill_policy=single_run,
     check_specs=check_specs_for(EDITS_KEY),
     group_name="claims",
 )
@@ -64,20 +70,26 @@ def claim_edits(
     version in force on each date of service (the bundled extract when none is
     loaded).
     """
-    partition_date = partition_date_of(context.partition_key)
-    claims, lines = _ready_claims(warehouse, partition_date)
+    days = DayRange.of(context)
+    claims, lines = _ready_claims(warehouse, days)
 
+    day_edits = []
     with warehouse.connect() as conn:
         if not has_reference_data(conn):
             context.log.warning("no reference data loaded: loading the bundled extract")
             load_bundled(conn)
-        edits = scrub(conn, _scrub_claims(claims), lines)
-    edits = edits.with_columns(pl.lit(partition_date).alias("partition_date"))
+        # The scrubber checks one day's claims at a time; a range is its days.
+        for day in days.days:
+            edits = scrub(
+                conn, _scrub_claims(rows_of_day(claims, day)), rows_of_day(lines, day)
+            )
+            day_edits.append(edits.with_columns(pl.lit(day).alias("partition_date")))
+    edits = pl.concat(day_edits, how="vertical")
 
     held = len(held_claim_ids(edits))
     context.log.info(
         "claim edits %s: %d edits, %d of %d claims rejected",
-        context.partition_key,
+        days,
         edits.height,
         held,
         claims.height,
@@ -97,6 +109,7 @@ def claim_edits(
     key=list(FILES_KEY),
     deps=[list(EDITS_KEY)],
     partitions_def=daily_partitions,
+    backfill_policy=single_run,
     group_name="claims",
 )
 def claim_files(
@@ -110,11 +123,67 @@ def claim_files(
     Source: claims.claims, claims.claim_lines and claims.claim_edits. Files go to
     the settings' claims_out_dir, named by their never-repeating control number.
     """
-    partition_date = partition_date_of(context.partition_key)
-    claims, lines = _ready_claims(warehouse, partition_date)
+    days = DayRange.of(context)
+    claims, lines = _ready_claims(warehouse, days)
     edits = warehouse.read(
-        "select * from claims.claim_edits where partition_date = ?", [partition_date]
+        "select * from claims.claim_edits where partition_date between ? and ?",
+        [days.first, days.last],
     )
+    earlier = _earlier_files(warehouse, days)
+
+    # One 837P file per day: a range writes each of its days' files in turn.
+    rows, written, held = [], 0, 0
+    for day in days.days:
+        day_rows, day_written, day_held = _write_day_files(
+            warehouse,
+            settings,
+            day,
+            rows_of_day(claims, day),
+            rows_of_day(lines, day),
+            rows_of_day(edits, day),
+            [row for row in earlier if row["partition_date"] == day],
+        )
+        rows.extend(day_rows)
+        written += day_written
+        held += day_held
+    files = pl.DataFrame(rows, schema=FILE_SCHEMA)
+    warehouse.stage("claims", "claim_files", files, days)
+    warehouse.publish([("claims", "claim_files")], days)
+
+    context.log.info("claim files %s: %d claims written, %d held", days, written, held)
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": files.height,
+            "claims_written": MetadataValue.int(written),
+            "held_claims": MetadataValue.int(held),
+        }
+    )
+
+
+def _write_day_files(
+    warehouse: WarehouseResource,
+    settings: PipelineSettings,
+    partition_date: date,
+    claims: pl.DataFrame,
+    lines: pl.DataFrame,
+    edits: pl.DataFrame,
+    rows: list[dict],
+) -> tuple[list[dict], int, int]:
+    """Write one day's 837P file for its clean claims not sent before.
+
+    Args:
+        warehouse: the DuckDB resource.
+        settings: gives the folder the files go to.
+        partition_date: the day.
+        claims: the day's ready claims.
+        lines: their lines.
+        edits: the day's edits.
+        rows: the day's file rows already published, in file order.
+
+    Returns:
+        The day's file rows (earlier ones, then the new one), the claims
+        written, and the claims held by reject edits.
+    """
     submission, payer_name = load_submission()
     clean = claims_for_file(
         _with_patient_names(claims), lines, edits, payer_name=payer_name
@@ -123,7 +192,7 @@ def claim_files(
 
     # A claim goes out once: a rerun of the day writes files only for claims no
     # earlier file carried, and keeps the day's earlier file rows.
-    rows = _earlier_files(warehouse, partition_date)
+    rows = list(rows)
     sent = {claim_id for row in rows for claim_id in row["claim_ids"]}
     clean = [claim for claim in clean if claim.claim_id not in sent]
     if clean:
@@ -151,46 +220,26 @@ def claim_files(
                 "held_claim_ids": held,
             }
         )
-    files = pl.DataFrame(rows, schema=FILE_SCHEMA)
-    context.log.info(
-        "claim files %s: %d claims already sent in earlier files",
-        context.partition_key,
-        len(sent),
-    )
-    warehouse.stage("claims", "claim_files", files, partition_date)
-    warehouse.publish([("claims", "claim_files")], partition_date)
-
-    context.log.info(
-        "claim files %s: %d claims written, %d held",
-        context.partition_key,
-        len(clean),
-        len(held),
-    )
-    return MaterializeResult(
-        metadata={
-            "dagster/row_count": files.height,
-            "claims_written": MetadataValue.int(len(clean)),
-            "held_claims": MetadataValue.text(", ".join(held) or "none"),
-        }
-    )
+    return rows, len(clean), len(held)
 
 
-def _earlier_files(warehouse: WarehouseResource, partition_date: date) -> list[dict]:
-    """The partition's 837P file rows already published, in file order."""
+def _earlier_files(warehouse: WarehouseResource, days: DayRange) -> list[dict]:
+    """The 837P file rows of `days` already published, in file order."""
     if not warehouse.table_exists("claims", "claim_files"):
         return []
     return warehouse.read(
-        "select * from claims.claim_files where partition_date = ? "
-        "order by control_number",
-        [partition_date],
+        "select * from claims.claim_files where partition_date between ? and ? "
+        "order by partition_date, control_number",
+        [days.first, days.last],
     ).to_dicts()
 
 
 def _ready_claims(
-    warehouse: WarehouseResource, partition_date: object
+    warehouse: WarehouseResource, days: DayRange
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    claims = warehouse.read(_CLAIMS_SQL, [partition_date])
-    lines = warehouse.read(_LINES_SQL, [partition_date])
+    """The ready claims of `days` with their patients, and their lines."""
+    claims = warehouse.read(_CLAIMS_SQL, [days.first, days.last])
+    lines = warehouse.read(_LINES_SQL, [days.first, days.last])
     return claims, lines
 
 

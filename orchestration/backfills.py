@@ -1,5 +1,5 @@
-"""Backfills: the Python stages for a range of days, one run per day through the
-Dagster instance with the chosen executor, then the dbt marts once at the end."""
+"""Backfills: the Python stages for a range of days in one Dagster run through the
+instance with the chosen executor, then the dbt marts once at the end."""
 
 from __future__ import annotations
 
@@ -19,6 +19,10 @@ from dagster import (
     execute_job,
 )
 from dagster._core.definitions.reconstruct import ReconstructableJob
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from cptflow.orchestration.definitions import build_definitions
 from cptflow.orchestration.executors import (
@@ -27,6 +31,7 @@ from cptflow.orchestration.executors import (
     select_executor,
 )
 from cptflow.orchestration.jobs import BACKFILL_JOB, MARTS_JOB
+from cptflow.orchestration.partitions import DayRange
 from cptflow.orchestration.runner import PartitionRun, failure_reasons
 from cptflow.orchestration.settings import Paths, prepare_dagster_home
 
@@ -37,11 +42,11 @@ STEP_EVENTS = {DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS}
 
 @dataclass
 class BackfillReport:
-    """What a backfill did: each day's run, the marts run and time per step.
+    """What a backfill did: the run of its days, the marts run and time per step.
 
     Attributes:
         backfill_id: the tag shared by the backfill's runs (`cptflow/backfill`).
-        runs: one entry per day, oldest first.
+        runs: one entry per run of consecutive days, oldest first.
         marts: the closing dbt run, None when skipped or no day succeeded.
         step_seconds: seconds per step key, summed over the runs.
         seconds: wall time of the whole backfill.
@@ -87,8 +92,6 @@ def reconstruct_job(
     return defs.resolve_job_def(job_name)
 
 
-# Shortcoming: each day is its own run with process start-up per step (about 20 s a
-# day on 2 cores); single-run backfill policies would make a month cheap.
 def run_backfill(
     paths: Paths,
     days: Iterable[date],
@@ -98,12 +101,15 @@ def run_backfill(
     with_marts: bool = True,
     log_level: str = "CRITICAL",
 ) -> BackfillReport:
-    """Run the backfill job for each day, oldest first, then the marts once.
+    """Run the backfill job once over the days, then the marts once.
 
-    Each day's steps run under `executor`; steps of a day that do not depend on
-    each other run at once and hold the DuckDB file only for short connections,
-    which the warehouse resource retries while another holds it. The
-    whole-history dbt marts are built once at the end, not once per day.
+    The stage assets have a single-run backfill policy: one run materializes a
+    whole range of days, each step starting once and replacing the rows of every
+    day of the range (days that are not consecutive take one run per stretch).
+    Steps that do not depend on each other run at once under `executor` and hold
+    the DuckDB file only for short connections, which the warehouse resource
+    retries while another holds it. The whole-history dbt marts are built once at
+    the end, not once per day.
     """
     prepare_dagster_home(paths.dagster_home)
     ensure_instance_settings(paths.dagster_home)
@@ -118,19 +124,31 @@ def run_backfill(
     }
     job = _job(BACKFILL_JOB, {**kwargs, "executor": executor})
 
-    # Days run one after another: DuckDB takes one writer per file, and runs
-    # started from several threads at once were seen to hang in the executor.
+    # Stretches run one after another: DuckDB takes one writer per file.
+    last_done: date | None = None
     with DagsterInstance.get() as instance:
-        for day in sorted(days):
-            report.runs.append(_execute(instance, job, day, report, log_level))
-    done = [r for r in report.runs if r.success]
-    if with_marts and done:
+        for stretch in consecutive_ranges(days):
+            run = _execute(instance, job, stretch, report, log_level)
+            report.runs.append(run)
+            last_done = stretch.last if run.success else last_done
+    if with_marts and last_done is not None:
         marts = _job(MARTS_JOB, {**kwargs, "executor": "in_process"})
-        last = date.fromisoformat(done[-1].partition_key)
+        last = DayRange.single(last_done)
         with DagsterInstance.get() as instance:
             report.marts = _execute(instance, marts, last, report, log_level)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def consecutive_ranges(days: Iterable[date]) -> list[DayRange]:
+    """The days as stretches of consecutive days, oldest first."""
+    ranges: list[DayRange] = []
+    for day in sorted(set(days)):
+        if ranges and (day - ranges[-1].last).days == 1:
+            ranges[-1] = DayRange(ranges[-1].first, day)
+        else:
+            ranges.append(DayRange.single(day))
+    return ranges
 
 
 def _job(name: str, kwargs: dict[str, object]) -> ReconstructableJob:
@@ -146,20 +164,27 @@ def _job(name: str, kwargs: dict[str, object]) -> ReconstructableJob:
 def _execute(
     instance: DagsterInstance,
     job: ReconstructableJob,
-    day: date,
+    days: DayRange,
     report: BackfillReport,
     log_level: str,
 ) -> PartitionRun:
-    """Execute one day's run and add its step times to the report."""
-    tags = {"dagster/partition": day.isoformat(), BACKFILL_TAG: report.backfill_id}
+    """Execute one run over `days` and add its step times to the report."""
+    tags = {BACKFILL_TAG: report.backfill_id}
+    if days.is_single_day:
+        tags["dagster/partition"] = days.first.isoformat()
+    else:
+        # The tags the Dagster daemon gives a single-run backfill of a range.
+        tags[ASSET_PARTITION_RANGE_START_TAG] = days.first.isoformat()
+        tags[ASSET_PARTITION_RANGE_END_TAG] = days.last.isoformat()
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     with execute_job(job, instance, run_config=run_config, tags=tags) as result:
         _add_step_seconds(instance, result.run_id, report.step_seconds)
-        log.info("backfill %s: %s %s", report.backfill_id, day, result.success)
+        log.info("backfill %s: %s %s", report.backfill_id, days, result.success)
         return PartitionRun(
-            partition_key=day.isoformat(),
+            partition_key=str(days),
             success=result.success,
             failures=failure_reasons(result),
+            day_count=len(days.days),
         )
 
 

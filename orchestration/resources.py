@@ -15,6 +15,8 @@ import polars as pl
 from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
+from cptflow.orchestration.partitions import DayRange
+
 STAGE_SCHEMAS = ("intake", "ocr", "nlp", "coding", "claims", "remits", "reference")
 # When set, the DuckDB file is encrypted at rest with this key (AES-GCM, DuckDB
 # 1.4+); dbt opens it through its `encrypted` target (assets/marts.py).
@@ -129,27 +131,45 @@ class WarehouseResource(DuckDBResource):
         return bool(found and found[0])
 
     def stage(
-        self, schema: str, table: str, frame: pl.DataFrame, partition_date: date
+        self,
+        schema: str,
+        table: str,
+        frame: pl.DataFrame,
+        days: date | DayRange,
     ) -> None:
-        """Replace the partition's rows in the staging table `<schema>._staging_<t>`."""
+        """Replace the rows of `days` in the staging table `<schema>._staging_<t>`.
+
+        Args:
+            schema: the stage's schema.
+            table: the table within it.
+            frame: the rows, each with the partition_date it belongs to.
+            days: the partition or range of partitions the frame replaces.
+        """
         staging = f"{schema}._staging_{table}"
+        span = _span(days)
         with self.connect() as conn:
             _ensure_table(conn, staging, frame)
             conn.execute("begin")
             conn.execute(
-                f"delete from {staging} where partition_date = ?", [partition_date]
+                f"delete from {staging} where partition_date between ? and ?",
+                [span.first, span.last],
             )
             conn.register("staged_frame", frame.to_arrow())
             conn.execute(f"insert into {staging} by name select * from staged_frame")
             conn.unregister("staged_frame")
             conn.execute("commit")
 
-    def publish(self, tables: list[tuple[str, str]], partition_date: date) -> int:
-        """Swap staged partitions into the published tables in one transaction.
+    def publish(self, tables: list[tuple[str, str]], days: date | DayRange) -> int:
+        """Swap the staged partitions of `days` into the published tables at once.
+
+        Every partition of the range is replaced, including days the staged rows
+        leave empty, so a day whose files are gone ends with no rows.
 
         Returns:
             The number of rows published across the tables.
         """
+        span = _span(days)
+        bounds = [span.first, span.last]
         published = 0
         with self.connect() as conn:
             conn.execute("begin")
@@ -161,19 +181,26 @@ class WarehouseResource(DuckDBResource):
                     f"select * from {staging} limit 0"
                 )
                 conn.execute(
-                    f"delete from {target} where partition_date = ?", [partition_date]
+                    f"delete from {target} where partition_date between ? and ?",
+                    bounds,
                 )
                 row = conn.execute(
                     f"insert into {target} by name select * from {staging} "
-                    "where partition_date = ?",
-                    [partition_date],
+                    "where partition_date between ? and ?",
+                    bounds,
                 ).fetchone()
                 published += int(row[0]) if row else 0
                 conn.execute(
-                    f"delete from {staging} where partition_date = ?", [partition_date]
+                    f"delete from {staging} where partition_date between ? and ?",
+                    bounds,
                 )
             conn.execute("commit")
         return published
+
+
+def _span(days: date | DayRange) -> DayRange:
+    """A single partition date as a one-day range."""
+    return days if isinstance(days, DayRange) else DayRange.single(days)
 
 
 def _ensure_table(

@@ -30,11 +30,15 @@ STAGE_TABLES = (
 
 @dataclass
 class PartitionRun:
-    """The outcome of one partition's run: success and the failed steps' reasons."""
+    """The outcome of one partition's run: success and the failed steps' reasons.
+
+    A run of a range of days has the key `first..last` and counts its days.
+    """
 
     partition_key: str
     success: bool
     failures: list[str] = field(default_factory=list)
+    day_count: int = 1
 
 
 def run_partitions(

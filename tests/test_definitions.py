@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from dagster import (
+    BackfillPolicy,
     DagsterInvalidConfigError,
     multiprocess_executor,
     validate_run_config,
@@ -66,6 +67,27 @@ def test_backfill_job_leaves_the_marts_to_one_run_at_the_end(tmp_path: Path) -> 
     assert ["intake", "documents"] in [key.path for key in stages]
     assert not stages & marts
     assert all(key.path[0] != "marts" for key in stages)
+
+
+def test_daily_assets_backfill_a_partition_range_in_one_run(tmp_path: Path) -> None:
+    defs = _defs(tmp_path)
+    job = defs.resolve_job_def(DAILY_JOB)
+    keys = job.asset_layer.executable_asset_keys
+
+    policies = {
+        key.to_user_string(): defs.resolve_assets_def(key).backfill_policy
+        for key in keys
+    }
+
+    assert {"intake/documents", "claims/claim_files"} <= set(policies)
+    assert {
+        name
+        for name, policy in policies.items()
+        if policy != BackfillPolicy.single_run()
+    } == set()
+    # A backfill launched from a job's Partitions page follows the job's policy.
+    for name in (DAILY_JOB, BACKFILL_JOB, MARTS_JOB, REVALIDATION_JOB):
+        assert defs.resolve_job_def(name).backfill_policy == BackfillPolicy.single_run()
 
 
 def test_code_set_assets_carry_the_code_set_version(tmp_path: Path) -> None:

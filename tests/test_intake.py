@@ -268,6 +268,48 @@ def test_scan_inbox_marks_duplicates_within_the_batch(tmp_path: Path) -> None:
     ]
 
 
+def test_scan_inbox_takes_a_range_by_day_so_the_earliest_copy_is_original(
+    tmp_path: Path,
+) -> None:
+    _write(tmp_path / "a_late.txt", b"the same note\n")
+    _write(tmp_path / "b_early.txt", b"the same note\n")
+    _write(tmp_path / "c_outside.txt", b"another day's note\n")
+    received = {
+        "a_late.txt": date(2026, 10, 2),
+        "b_early.txt": date(2026, 10, 1),
+        "c_outside.txt": None,
+    }
+
+    documents = scan_inbox(
+        tmp_path, partition_of=lambda path: received[path.name], registered={}
+    )
+
+    early = str(tmp_path.resolve() / "b_early.txt")
+    assert documents.select(
+        "file_name", "partition_date", "status", "duplicate_of_path"
+    ).rows() == [
+        ("b_early.txt", date(2026, 10, 1), "processed", None),
+        ("a_late.txt", date(2026, 10, 2), "duplicate", early),
+    ]
+
+
+@pytest.mark.parametrize(
+    "partitions",
+    [
+        pytest.param({}, id="neither"),
+        pytest.param(
+            {"partition_date": PARTITION, "partition_of": lambda _path: PARTITION},
+            id="both",
+        ),
+    ],
+)
+def test_scan_inbox_needs_exactly_one_way_to_partition(
+    tmp_path: Path, partitions: dict
+) -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        scan_inbox(tmp_path, registered={}, **partitions)
+
+
 def test_scan_inbox_marks_duplicates_of_registered_documents(tmp_path: Path) -> None:
     path = _write(tmp_path / "note.txt", b"registered yesterday\n")
     document_id = hashlib.sha256(path.read_bytes()).hexdigest()

@@ -19,6 +19,7 @@ from dagster import (
     build_sensor_context,
 )
 
+from cptflow.orchestration.backfills import consecutive_ranges
 from cptflow.orchestration.code_sets import (
     code_set_changes,
     codes_invalid_under,
@@ -30,6 +31,8 @@ from cptflow.orchestration.executors import (
     ensure_instance_settings,
     executor_name,
 )
+from cptflow.orchestration.partitions import DayRange
+from cptflow.orchestration.resources import WarehouseResource
 from cptflow.orchestration.schedules import daily_coding_schedule
 from cptflow.orchestration.sensors import build_code_set_sensor, build_inbox_sensor
 from cptflow.orchestration.settings import Paths
@@ -332,3 +335,72 @@ def test_instance_settings_keep_existing_settings_and_load(tmp_path: Path) -> No
     assert limits == [{"key": "cptflow/warehouse", "value": "duckdb", "limit": 1}]
     with DagsterInstance.from_config(str(home)) as instance:
         assert instance.get_concurrency_config().run_queue_config is not None
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [
+        pytest.param([], [], id="none"),
+        pytest.param(
+            [date(2026, 10, 3), date(2026, 10, 1), date(2026, 10, 2)],
+            [("2026-10-01", "2026-10-03")],
+            id="unsorted-month-start",
+        ),
+        pytest.param(
+            [date(2026, 10, 30), date(2026, 10, 31), date(2026, 11, 1)],
+            [("2026-10-30", "2026-11-01")],
+            id="across-a-month-end",
+        ),
+        pytest.param(
+            [
+                date(2026, 10, 1),
+                date(2026, 10, 2),
+                date(2026, 10, 5),
+                date(2026, 10, 5),
+            ],
+            [("2026-10-01", "2026-10-02"), ("2026-10-05", "2026-10-05")],
+            id="gap-and-repeat",
+        ),
+    ],
+)
+def test_consecutive_ranges_groups_days_into_stretches(
+    days: list[date], expected: list[tuple[str, str]]
+) -> None:
+    ranges = consecutive_ranges(days)
+
+    assert [(r.first.isoformat(), r.last.isoformat()) for r in ranges] == expected
+
+
+def test_day_range_lists_its_days_and_names_itself() -> None:
+    days = DayRange(date(2026, 10, 30), date(2026, 11, 1))
+
+    assert days.days == [date(2026, 10, 30), date(2026, 10, 31), date(2026, 11, 1)]
+    assert date(2026, 10, 31) in days and date(2026, 11, 2) not in days
+    assert str(days) == "2026-10-30..2026-11-01"
+    assert str(DayRange.single(date(2026, 10, 30))) == "2026-10-30"
+
+
+def test_publish_replaces_every_day_of_a_range_and_no_other(tmp_path: Path) -> None:
+    warehouse = WarehouseResource(database=str(tmp_path / "cptflow.duckdb"))
+    days = [date(2026, 10, 1), date(2026, 10, 2), date(2026, 10, 3)]
+    for day in days:
+        one = pl.DataFrame({"document_id": [f"d-{day}"], "partition_date": [day]})
+        warehouse.stage("intake", "documents", one, day)
+        warehouse.publish([("intake", "documents")], day)
+    # Day 1 now has two rows and day 2 none; day 3 is outside the range.
+    again = pl.DataFrame(
+        {"document_id": ["d-1a", "d-1b"], "partition_date": [days[0], days[0]]}
+    )
+
+    warehouse.stage("intake", "documents", again, DayRange(days[0], days[1]))
+    published = warehouse.publish([("intake", "documents")], DayRange(*days[:2]))
+
+    rows = warehouse.read(
+        "select partition_date, document_id from intake.documents order by all"
+    )
+    assert published == 2
+    assert rows.rows() == [
+        (days[0], "d-1a"),
+        (days[0], "d-1b"),
+        (days[2], "d-2026-10-03"),
+    ]

@@ -4,11 +4,9 @@ file modification date."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-
-import polars as pl
 
 
 def received_date_of(
@@ -20,17 +18,10 @@ def received_date_of(
     return received or modified_on
 
 
-def files_in_partition(
-    documents: pl.DataFrame, manifest: Mapping[str, Any], partition_date: date
-) -> list[str]:
-    """Paths of the intake rows whose received date is the partition's date."""
-    return [
-        path
-        for path, name, received_at in documents.select(
-            "file_path", "file_name", "received_at"
-        ).iter_rows()
-        if received_date_of(name, received_at.date(), manifest) == partition_date
-    ]
+def received_date_of_file(path: Path, manifest: Mapping[str, Any]) -> date:
+    """The day an inbox file was received: the manifest's, else its UTC mtime's."""
+    modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).date()
+    return received_date_of(path.name, modified, manifest)
 
 
 def inbox_received_dates(inbox: Path, manifest: Mapping[str, Any]) -> set[date]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -184,7 +184,8 @@ def _count_pages(
 def scan_inbox(
     inbox: Path,
     *,
-    partition_date: date,
+    partition_date: date | None = None,
+    partition_of: Callable[[Path], date | None] | None = None,
     registered: Mapping[str, str],
     manifest: Mapping[str, EncounterMetadata] | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
@@ -197,7 +198,10 @@ def scan_inbox(
 
     Args:
         inbox: the folder to scan.
-        partition_date: the partition the rows belong to.
+        partition_date: the partition every row belongs to.
+        partition_of: instead of partition_date, each file's partition, or None
+            to leave the file out unread. Files are then taken by partition,
+            then path, so the earliest day's copy of a document is the original.
         registered: document_id -> file_path registered in other partitions.
         manifest: metadata by file name; read from the inbox when None.
         max_bytes: files larger than this are quarantined as `too_large`.
@@ -207,31 +211,45 @@ def scan_inbox(
 
     Raises:
         CptflowError: when the inbox's manifest is unreadable.
+        ValueError: unless exactly one of partition_date and partition_of is given.
     """
+    if (partition_date is None) == (partition_of is None):
+        raise ValueError("give exactly one of partition_date and partition_of")
     if manifest is None:
         manifest = read_manifest(inbox)
+    of_file = partition_of or (lambda _path: partition_date)
 
     rows = []
     first_paths: dict[str, str] = {}
-    for path in _inbox_files(inbox):
+    for path, day in _files_by_partition(inbox, of_file):
         inspection = inspect_file(path, max_bytes=max_bytes)
         file_path = str(path.resolve())
         duplicate_of = _duplicate_of(inspection, file_path, registered, first_paths)
         metadata = _metadata_for(manifest, inbox, path)
         rows.append(
-            _document_row(
-                path, file_path, partition_date, inspection, duplicate_of, metadata
-            )
+            _document_row(path, file_path, day, inspection, duplicate_of, metadata)
         )
 
     documents = pl.DataFrame(rows, schema=DOCUMENTS_SCHEMA)
     logger.info(
-        "scanned %d files in partition %s: %s",
+        "scanned %d files: %s",
         documents.height,
-        partition_date,
         dict(documents.group_by("status").len().iter_rows()),
     )
     return documents
+
+
+def _files_by_partition(
+    inbox: Path, partition_of: Callable[[Path], date | None]
+) -> list[tuple[Path, date]]:
+    """The inbox files to register with their partitions, in registration order."""
+    found = []
+    for path in _inbox_files(inbox):
+        day = partition_of(path)
+        if day is not None:
+            found.append((path, day))
+    # The sort is stable, so the files of one day keep the inbox's path order.
+    return sorted(found, key=lambda pair: pair[1])
 
 
 def _inbox_files(inbox: Path) -> list[Path]:

@@ -55,7 +55,7 @@ def backfill(
 ) -> None:
     """Re-materialize every day from --from to --to, replacing each day's rows.
 
-    Each day is its own Dagster run (visible in `cptflow ui`); the dbt marts are
+    The days are one Dagster run (visible in `cptflow ui`); the dbt marts are
     rebuilt once after the last day instead of once per day.
     """
     setup_logging(verbose)
@@ -122,10 +122,10 @@ def _paths(db: Path | None, inbox: Path | None, remits: Path | None) -> Paths:
 
 
 def _print_report(report: BackfillReport, days: list[date]) -> None:
-    """One line per failed day, and a summary table on standard error."""
+    """One line per failed run of days, and a summary table on standard error."""
     failed = [r for r in report.runs if not r.success]
     for run in failed:
-        err.print(f"[red]Partition {run.partition_key} failed[/red]")
+        err.print(f"[red]Partitions {run.partition_key} failed[/red]")
         for reason in run.failures:
             err.print(f"  {reason}")
     if report.marts is not None and not report.marts.success:
@@ -137,7 +137,8 @@ def _print_report(report: BackfillReport, days: list[date]) -> None:
     table.add_column("")
     table.add_column("", justify="right")
     table.add_row("days", str(len(days)))
-    table.add_row("days failed", str(len(failed)))
+    table.add_row("runs", str(len(report.runs)))
+    table.add_row("days failed", str(sum(r.day_count for r in failed)))
     table.add_row("marts", "ok" if report.marts and report.marts.success else "-")
     table.add_row("wall time", f"{report.seconds:.1f} s")
     table.add_row("backfill tag", f"cptflow/backfill={report.backfill_id}")
