@@ -374,11 +374,22 @@ def _add_gap(
 
 
 def _apply_units(
-    line: CodedLine, rule: CodeRule, sentences: list[str], result: ProcedureCoding
+    line: CodedLine,
+    work: _GroupWork,
+    rule: CodeRule,
+    texts: PageTexts,
+    result: ProcedureCoding,
 ) -> bool:
     if rule.units is None:
         return True
-    counted = count_units(rule.units.count, sentences)
+
+    # Per-item codes such as each further vaccine count the distinct anchor
+    # concepts the note shows; the others count levels in the anchors' sentences.
+    if rule.units.count == "anchor_concepts":
+        counted = len({m.concept for m in work.anchors})
+    else:
+        sentences = [texts.sentence(m) for m in work.anchors]
+        counted = count_units(rule.units.count, sentences)
     if counted == 0:
         gap = DocumentationGap(
             f"{rule.units.count}_count",
@@ -443,7 +454,6 @@ def _code_group(
         return
     concepts = work.concepts
     described = [m for m in work.anchors if m.concept not in work.group.shared_concepts]
-    sentences = [texts.sentence(m) for m in work.anchors]
     size = measure_size(work.group.measure, described, texts)
     if work.group.measure is not None:
         concepts |= _sentence_concepts(described, all_mentions, texts)
@@ -460,7 +470,7 @@ def _code_group(
         line.modifiers[:0] = _group_modifiers(work)
         if rule.gap is not None:
             _add_gap(line, rule.cpt_code, rule.gap, result)
-        if not _apply_units(line, rule, sentences, result):
+        if not _apply_units(line, work, rule, texts, result):
             continue
         if work.group.is_sided and rule.takes_side:
             _apply_side(line, work, texts, result)

@@ -1,0 +1,196 @@
+"""Specialty families (neurosurgery, urology, vascular, cardiology, biopsy,
+immunization) coded from short notes written for these tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from cptflow.transforms.coding import code_document
+from cptflow.transforms.nlp import find_mentions
+
+DOS = dt.date(2025, 6, 2)
+
+
+def coded(text: str, on: dt.date = DOS):
+    pages = [(1, text)]
+    return code_document(pages, find_mentions(pages), date_of_service=on)
+
+
+def lines(text: str, on: dt.date = DOS) -> list[tuple[str, list[str], int]]:
+    return sorted((c.cpt_code, c.modifiers, c.units) for c in coded(text, on).codes)
+
+
+NOTES = {
+    # A new peritoneal shunt; taking out the old reservoir has no code of its
+    # own and must not turn into a reservoir placement.
+    "vp_shunt_with_reservoir_removal": (
+        "TITLE OF OPERATION:\nPlacement of a right ventriculoperitoneal shunt "
+        "and removal of the right frontal Ommaya reservoir.\n"
+        "POSTOPERATIVE DIAGNOSIS:\nHydrocephalus.\n",
+        [("62223", [], 1)],
+    ),
+    "va_shunt": (
+        "PROCEDURE:\nRight ventriculoatrial shunt.\n"
+        "POSTOPERATIVE DIAGNOSIS:\nCommunicating hydrocephalus.\n",
+        [("62220", [], 1)],
+    ),
+    "shunt_revision": (
+        "PROCEDURE:\nRevision of the ventriculoperitoneal shunt; the distal "
+        "catheter was replaced.\nPOSTOPERATIVE DIAGNOSIS:\nShunt malfunction.\n",
+        [("62230", [], 1)],
+    ),
+    "ommaya_placement": (
+        "TITLE OF OPERATION:\nRight frontal Ommaya reservoir.\n"
+        "POSTOPERATIVE DIAGNOSIS:\nLeptomeningeal carcinomatosis.\n",
+        [("61215", [], 1)],
+    ),
+    "subdural_burr_holes_bilateral": (
+        "PROCEDURE:\nBilateral burr holes and evacuation of chronic subdural "
+        "hematomas.\nPOSTOPERATIVE DIAGNOSIS:\nBilateral subdural hematomas.\n",
+        [("61154", ["50"], 1)],
+    ),
+    # Flap urethroplasty plus a plication for chordee is the extensive
+    # one-stage distal repair.
+    "hypospadias_flap_and_chordee": (
+        "PROCEDURE:\nDistal hypospadias repair with dartos flap and chordee "
+        "release.\nPOSTOPERATIVE DIAGNOSIS:\nDistal hypospadias with chordee.\n",
+        [("54328", [], 1)],
+    ),
+    "hypospadias_meatal_advancement": (
+        "PROCEDURE:\nHypospadias repair by meatal advancement and "
+        "glanuloplasty.\nPOSTOPERATIVE DIAGNOSIS:\nGlanular hypospadias.\n",
+        [("54322", [], 1)],
+    ),
+    "hypospadias_fistula_closure": (
+        "PROCEDURE:\nUrethrocutaneous fistula repair.\n"
+        "POSTOPERATIVE DIAGNOSIS:\nFistula after hypospadias repair.\n",
+        [("54340", [], 1)],
+    ),
+    "temporal_artery_biopsy_left": (
+        "PROCEDURE:\nLeft temporal artery biopsy.\n"
+        "POSTOPERATIVE DIAGNOSIS:\nGiant cell arteritis suspected.\n",
+        [("37609", ["LT"], 1)],
+    ),
+    "open_graft_thrombectomy": (
+        "PROCEDURE PERFORMED:\nThrombectomy of the right upper arm AV graft.\n"
+        "POSTOPERATIVE DIAGNOSIS:\nClotted dialysis graft.\n",
+        [("36831", ["RT"], 1)],
+    ),
+    "pda_coil_closure": (
+        "PROCEDURE:\nA coil was placed across the patent ductus arteriosus and "
+        "the device was released.\nIMPRESSION:\nPatent ductus arteriosus.\n",
+        [("93582", [], 1)],
+    ),
+    "renal_biopsy_with_ct_guidance": (
+        "EXAM:\nCT-guided biopsy.\n"
+        "PROCEDURE:\nUnder CT guidance, core needle biopsy of the left renal "
+        "mass was performed.\nIMPRESSION:\nLeft renal mass.\n",
+        [("50200", [], 1), ("77012", [], 1)],
+    ),
+    # The 2019 lung code includes the guidance: no 77012 beside it.
+    "lung_biopsy_bundles_guidance": (
+        "EXAM:\nCT-guided lung biopsy.\n"
+        "PROCEDURE:\nUnder CT guidance, percutaneous biopsy of the right upper "
+        "lobe nodule.\nIMPRESSION:\nLung nodule.\n",
+        [("32408", [], 1)],
+    ),
+    "tdap_after_laceration": (
+        "PROCEDURE:\nRemoval of foreign body from the left thigh.\n"
+        "The patient was given Tdap 0.5 mL IM.\n"
+        "POSTOPERATIVE DIAGNOSIS:\nForeign body of the left thigh.\n",
+        [("10120", [], 1), ("90471", [], 1), ("90715", [], 1)],
+    ),
+    "two_vaccines_one_visit": (
+        "PROCEDURE:\nThe patient was given Tdap and was given Shingrix.\n"
+        "DIAGNOSIS:\nEncounter for immunization.\n",
+        [("90471", [], 1), ("90472", [], 1), ("90715", [], 1), ("90750", [], 1)],
+    ),
+}
+
+
+@pytest.mark.parametrize("note,expected", NOTES.values(), ids=NOTES.keys())
+def test_code_document_specialty_note(note: str, expected: list) -> None:
+    assert lines(note) == sorted(expected)
+
+
+DECOYS = {
+    "shunt_in_history_only": (
+        "PAST SURGICAL HISTORY:\nVentriculoperitoneal shunt at age 2.\n"
+        "PROCEDURE:\nLeft temporal artery biopsy.\n",
+        {"37609"},
+    ),
+    "hypospadias_repair_planned": (
+        "ASSESSMENT:\nCoronal hypospadias.\n"
+        "PLAN:\nWe will schedule hypospadias repair in the spring.\n",
+        set(),
+    ),
+    "vaccine_declined": (
+        "PROCEDURE:\nRemoval of foreign body from the right thigh.\n"
+        "The patient declined the Tdap vaccine.\n"
+        "POSTOPERATIVE DIAGNOSIS:\nForeign body of the right thigh.\n",
+        {"10120"},
+    ),
+    "vaccine_not_given": (
+        "PROCEDURE:\nRemoval of foreign body from the right thigh.\n"
+        "She was not given a tetanus toxoid shot, as it is up to date.\n",
+        {"10120"},
+    ),
+    "pda_found_on_old_echo": (
+        "HISTORY:\nAn echocardiogram last year showed a patent ductus "
+        "arteriosus; device closure is recommended.\n"
+        "PROCEDURE:\nLeft temporal artery biopsy.\n",
+        {"37609"},
+    ),
+    "renal_biopsy_recommended": (
+        "EXAM:\nCT abdomen without contrast.\n"
+        "IMPRESSION:\nLeft renal mass. Recommend biopsy of the left renal mass.\n",
+        {"74150"},
+    ),
+}
+
+
+@pytest.mark.parametrize("note,expected", DECOYS.values(), ids=DECOYS.keys())
+def test_code_document_specialty_decoy_not_coded(note: str, expected: set) -> None:
+    assert {c[0] for c in lines(note)} == expected
+
+
+def test_code_document_tetanus_product_unstated_raises_query() -> None:
+    result = coded(
+        "PROCEDURE:\nRemoval of foreign body from the left thigh.\n"
+        "The patient was given a tetanus toxoid shot.\n"
+    )
+
+    products = [c for c in result.codes if c.cpt_code == "90714"]
+    assert len(products) == 1 and products[0].needs_review
+    assert [q.missing for q in result.queries] == ["vaccine_product"]
+
+
+def test_code_document_tetanus_toxoid_before_2013_uses_deleted_code() -> None:
+    note = (
+        "PROCEDURE:\nRemoval of foreign body from the left thigh.\n"
+        "The patient was given a tetanus toxoid shot.\n"
+    )
+
+    assert "90703" in {c[0] for c in lines(note, dt.date(2012, 6, 1))}
+    assert "90703" not in {c[0] for c in lines(note)}
+
+
+def test_code_document_pda_closure_bundles_heart_catheterization() -> None:
+    note = (
+        "PROCEDURE:\nRight heart catheterization and left heart "
+        "catheterization. A nit-occlude coil was placed in the patent ductus "
+        "arteriosus and the device was released.\n"
+    )
+
+    assert {c[0] for c in lines(note)} == {"93582"}
+
+
+def test_code_document_lung_biopsy_before_2019_uses_deleted_code() -> None:
+    note = (
+        "PROCEDURE:\nPercutaneous biopsy of the right upper lobe nodule.\n"
+        "IMPRESSION:\nLung nodule.\n"
+    )
+
+    assert {c[0] for c in lines(note, dt.date(2018, 3, 1))} == {"32405"}
