@@ -194,3 +194,34 @@ def test_code_document_lung_biopsy_before_2019_uses_deleted_code() -> None:
     )
 
     assert {c[0] for c in lines(note, dt.date(2018, 3, 1))} == {"32405"}
+
+
+EYELIDS = {
+    # Two lids, two techniques: each line carries its own eyelid modifier and
+    # no 59, since the eyelid modifiers already tell the sites apart.
+    "two_lids_two_techniques": (
+        "PROCEDURE:\n1. Repair of entropion, right upper lid, with lateral "
+        "tarsal strip.\n2. Repair of trichiasis and entropion, left lower lid, "
+        "with mucous membrane graft.\n",
+        [("67835", ["E2"], 1), ("67924", ["E3"], 1)],
+    ),
+    "gray_line_split": (
+        "PROCEDURE:\nRepair of entropion, left upper lid, by gray line split.\n",
+        [("67830", ["E1"], 1)],
+    ),
+    "ectropion_tarsal_strip": (
+        "PROCEDURE:\nRepair of ectropion, right lower eyelid, with lateral "
+        "tarsal strip.\n",
+        [("67917", ["E4"], 1)],
+    ),
+    "upper_blepharoplasty_functional": (
+        "PROCEDURE:\nBilateral upper lid blepharoplasty for excess skin "
+        "obstructing the visual field.\n",
+        [("15823", ["50"], 1)],
+    ),
+}
+
+
+@pytest.mark.parametrize("note,expected", EYELIDS.values(), ids=EYELIDS.keys())
+def test_code_document_eyelid_repair_per_lid(note: str, expected: list) -> None:
+    assert lines(note) == sorted(expected)

@@ -498,7 +498,11 @@ def _code_each_anchor(
     by_code: dict[str, CodedLine] = {}
     seen: set[tuple[int, int]] = set()
     described: set[tuple[frozenset[str], float | None, str | None]] = set()
+    # A measured group codes the anchors that state a size; one that measures
+    # nothing (a repair per eyelid) codes each anchor sentence.
     sized = [m for m in lesions if nearest_size(m, texts) is not None]
+    if work.group.measure is None:
+        sized = lesions
     for anchor in sorted(sized or lesions[:1], key=_order):
         bounds = texts.bounds(anchor)
         if (anchor.page_number, bounds[0]) in seen:
@@ -525,6 +529,7 @@ def _code_each_anchor(
         if not rules:
             continue
         line, _ = _line(lesion, rules[0], concepts)
+        line.modifiers[:0] = _group_modifiers(lesion)
         if rules[0].gap is not None:
             _add_gap(line, rules[0].cpt_code, rules[0].gap, result)
         if line.cpt_code in by_code:
@@ -534,7 +539,8 @@ def _code_each_anchor(
             by_code[line.cpt_code] = line
     distinct = str(load_common()["distinct_modifier"])
     for index, line in enumerate(by_code.values()):
-        if index > 0:
+        # An anatomic modifier (eyelid, digit) already marks a separate site.
+        if index > 0 and not line.modifiers:
             line.modifiers.append(distinct)
         result.codes.append(line)
 
