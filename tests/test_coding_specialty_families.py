@@ -225,3 +225,82 @@ EYELIDS = {
 @pytest.mark.parametrize("note,expected", EYELIDS.values(), ids=EYELIDS.keys())
 def test_code_document_eyelid_repair_per_lid(note: str, expected: list) -> None:
     assert lines(note) == sorted(expected)
+
+
+STUDIES = {
+    "treadmill_with_perfusion": (
+        "PROCEDURE DONE:\nTreadmill stress test with Cardiolite myocardial "
+        "perfusion imaging.\nIMPRESSION:\nNo ischemia.\n",
+        [("78452", [], 1), ("93015", [], 1)],
+    ),
+    # The stress echo code includes the stress ECG.
+    "dobutamine_stress_echo": (
+        "EXAM:\nDobutamine stress echocardiogram.\nIMPRESSION:\nNo ischemia.\n",
+        [("93351", [], 1)],
+    ),
+    "tee_with_doppler_and_color": (
+        "PROCEDURE:\nTransesophageal echocardiogram.\nFINDINGS:\nColor flow "
+        "and spectral Doppler show mild mitral regurgitation.\n",
+        [("93312", [], 1), ("93320", [], 1), ("93325", [], 1)],
+    ),
+    "transthoracic_complete": (
+        "EXAM:\nTransthoracic echocardiogram.\nFINDINGS:\nDoppler shows "
+        "trace tricuspid regurgitation.\n",
+        [("93306", [], 1)],
+    ),
+    "carotid_duplex": (
+        "EXAM:\nBilateral carotid duplex ultrasound.\nIMPRESSION:\nMild plaque.\n",
+        [("93880", [], 1)],
+    ),
+    "venous_duplex_one_leg": (
+        "EXAM:\nLeft lower extremity venous duplex ultrasound.\n"
+        "IMPRESSION:\nNo deep venous thrombosis.\n",
+        [("93971", [], 1)],
+    ),
+    "venous_duplex_both_legs": (
+        "EXAM:\nVenous duplex of both lower extremities.\n"
+        "IMPRESSION:\nNo deep venous thrombosis.\n",
+        [("93970", [], 1)],
+    ),
+    "ankle_brachial_with_segmental_pressures": (
+        "EXAM:\nAnkle-brachial indices with segmental pressures.\n"
+        "IMPRESSION:\nModerate arterial disease.\n",
+        [("93923", [], 1)],
+    ),
+    "external_cardioversion": (
+        "PROCEDURE:\nDirect current cardioversion.\n"
+        "POSTOPERATIVE DIAGNOSIS:\nAtrial fibrillation.\n",
+        [("92960", [], 1)],
+    ),
+}
+
+
+@pytest.mark.parametrize("note,expected", STUDIES.values(), ids=STUDIES.keys())
+def test_code_document_cardiac_and_vascular_study(note: str, expected: list) -> None:
+    assert lines(note) == sorted(expected)
+
+
+STUDY_DECOYS = {
+    "old_echo_in_history": (
+        "HISTORY OF PRESENT ILLNESS:\nAn echocardiogram last year showed "
+        "normal function. A stress test was negative in 2019.\n",
+        set(),
+    ),
+    "stress_test_planned": (
+        "PLAN:\nWe will schedule a treadmill stress test and carotid duplex "
+        "ultrasound.\n",
+        set(),
+    ),
+    "no_doppler_done": (
+        "EXAM:\nBilateral carotid duplex ultrasound.\n"
+        "PLAN:\nNo venous duplex of the legs is needed.\n",
+        {"93880"},
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "note,expected", STUDY_DECOYS.values(), ids=STUDY_DECOYS.keys()
+)
+def test_code_document_study_decoy_not_coded(note: str, expected: set) -> None:
+    assert {c[0] for c in lines(note)} == expected
