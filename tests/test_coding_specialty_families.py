@@ -304,3 +304,46 @@ STUDY_DECOYS = {
 )
 def test_code_document_study_decoy_not_coded(note: str, expected: set) -> None:
     assert {c[0] for c in lines(note)} == expected
+
+
+ACCESS = {
+    "triple_lumen_with_ultrasound": (
+        "PROCEDURE:\nRight internal jugular triple lumen catheter placement "
+        "under ultrasound guidance.\n",
+        [("36556", [], 1), ("76937", [], 1)],
+    ),
+    "tunneled_dialysis_catheter": (
+        "PROCEDURE:\nInsertion of a tunneled hemodialysis catheter under "
+        "fluoroscopy.\nPOSTOPERATIVE DIAGNOSIS:\nEnd-stage renal disease.\n",
+        [("36558", [], 1), ("77001", [], 1)],
+    ),
+    # A 3-month-old: the under-5 codes, read from an age in months.
+    "broviac_in_infant": (
+        "HISTORY:\nA 3-month-old boy with short gut.\n"
+        "PROCEDURE:\nBroviac catheter placement.\n",
+        [("36557", [], 1)],
+    ),
+    # Since 2019 the PICC code with imaging guidance includes it.
+    "picc_with_ultrasound": (
+        "PROCEDURE:\nPICC line insertion under ultrasound guidance.\n",
+        [("36573", [], 1)],
+    ),
+    "radial_arterial_line": (
+        "PROCEDURE:\nRadial arterial line placement.\n",
+        [("36620", [], 1)],
+    ),
+}
+
+
+@pytest.mark.parametrize("note,expected", ACCESS.values(), ids=ACCESS.keys())
+def test_code_document_vascular_access_line(note: str, expected: list) -> None:
+    assert lines(note) == sorted(expected)
+
+
+def test_code_document_old_central_line_not_coded() -> None:
+    note = (
+        "HISTORY OF PRESENT ILLNESS:\nA temporary hemodialysis catheter was "
+        "placed last week.\nPROCEDURE:\nLeft temporal artery biopsy.\n"
+    )
+
+    assert {c[0] for c in lines(note)} == {"37609"}

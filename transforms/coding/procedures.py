@@ -28,6 +28,7 @@ MEASURE = re.compile(
     r"\b(\d+(?:\.\d+)?(?:\s*(?:x|by)\s*\d+(?:\.\d+)?)*)\s*(cm|mm)\b", re.I
 )
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
+INFANT_AGE = re.compile(r"\b(?:month|week|day)s?\b", re.I)
 
 
 @dataclass
@@ -600,7 +601,8 @@ def _patient_concepts(mentions: Sequence[Mention]) -> frozenset[str]:
         digits = re.match(r"\d+", mention.text)
         if digits is None:
             continue
-        age = int(digits.group(0))
+        # An age given in months, weeks or days is a small child's: year 0.
+        age = 0 if INFANT_AGE.search(mention.text) else int(digits.group(0))
         bands_in = {name for name, (low, high) in bands.items() if low <= age <= high}
         return frozenset(bands_in | {"age_stated"})
     return frozenset()
