@@ -347,3 +347,46 @@ def test_code_document_old_central_line_not_coded() -> None:
     )
 
     assert {c[0] for c in lines(note)} == {"37609"}
+
+
+CRANIAL = {
+    "craniotomy_for_subdural_with_icp_monitor": (
+        "OPERATION PERFORMED:\nRight frontotemporal craniotomy and evacuation "
+        "of acute subdural hematoma. An ICP monitor was placed.\n",
+        [("61312", ["RT"], 1)],
+    ),
+    "burr_hole_craniotomy_is_burr_hole": (
+        "OPERATION PERFORMED:\nLeft burr hole craniotomy for evacuation of "
+        "chronic subdural hematoma.\n",
+        [("61154", ["LT"], 1)],
+    ),
+    "supratentorial_tumor": (
+        "PROCEDURE:\nLeft frontal craniotomy and resection of tumor.\n"
+        "POSTOPERATIVE DIAGNOSIS:\nGlioblastoma.\n",
+        [("61510", [], 1)],
+    ),
+    "acoustic_neuroma": (
+        "PROCEDURE PERFORMED:\nLeft retrosigmoid craniotomy and excision of "
+        "acoustic neuroma.\n",
+        [("61520", [], 1)],
+    ),
+    "ventricular_catheter_only": (
+        "PROCEDURE:\nReplacement of the ventricular catheter of the "
+        "ventriculoperitoneal shunt.\n",
+        [("62225", [], 1)],
+    ),
+}
+
+
+@pytest.mark.parametrize("note,expected", CRANIAL.values(), ids=CRANIAL.keys())
+def test_code_document_cranial_procedure(note: str, expected: list) -> None:
+    assert lines(note) == sorted(expected)
+
+
+def test_code_document_spinal_epidural_hematoma_is_not_cranial() -> None:
+    note = (
+        "PROCEDURE PERFORMED:\nEvacuation of epidural hematoma.\n"
+        "POSTOPERATIVE DIAGNOSIS:\nEpidural hematoma, cervical spine.\n"
+    )
+
+    assert not {"61154", "61312"} & {c[0] for c in lines(note)}
