@@ -390,3 +390,43 @@ def test_code_document_spinal_epidural_hematoma_is_not_cranial() -> None:
     )
 
     assert not {"61154", "61312"} & {c[0] for c in lines(note)}
+
+
+def test_code_document_lines_set_up_for_anesthesia_not_coded() -> None:
+    # Monitoring lines listed in a surgeon's narrative are not the surgeon's
+    # line placements.
+    note = (
+        "PROCEDURE:\nLeft temporal artery biopsy.\nDESCRIPTION OF PROCEDURE:\n"
+        "After induction, an arterial line and a central line were placed.\n"
+    )
+
+    assert {c[0] for c in lines(note)} == {"37609"}
+
+
+ECGS = {
+    "ecg_read_by_author": (
+        "EMERGENCY DEPARTMENT COURSE:\nThe EKG was interpreted by me and shows "
+        "sinus rhythm without acute changes.\n",
+        {"93010"},
+    ),
+    # An ECG cited as data counts toward the visit only.
+    "ecg_cited_as_data": (
+        "DIAGNOSTIC DATA:\nHer EKG shows sinus rhythm.\n",
+        set(),
+    ),
+    "stress_ecg_is_part_of_stress_test": (
+        "PROCEDURE DONE:\nTreadmill stress test.\nECG interpretation: no ST changes.\n",
+        {"93015"},
+    ),
+}
+
+
+@pytest.mark.parametrize("note,expected", ECGS.values(), ids=ECGS.keys())
+def test_code_document_ecg_interpretation(note: str, expected: set) -> None:
+    assert {c[0] for c in lines(note)} & {"93010", "93015"} == expected
+
+
+def test_code_document_ureteroscopic_renal_biopsy_not_percutaneous() -> None:
+    note = "PROCEDURES PERFORMED:\n1. Right ureteroscopy.\n2. Right renal biopsy.\n"
+
+    assert "50200" not in {c[0] for c in lines(note)}
