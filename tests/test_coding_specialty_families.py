@@ -430,3 +430,32 @@ def test_code_document_ureteroscopic_renal_biopsy_not_percutaneous() -> None:
     note = "PROCEDURES PERFORMED:\n1. Right ureteroscopy.\n2. Right renal biopsy.\n"
 
     assert "50200" not in {c[0] for c in lines(note)}
+
+
+CATHS = {
+    # The left heart code needs the catheter in the ventricle.
+    "left_heart_with_lvedp": (
+        "PROCEDURE:\nLeft heart catheterization and selective coronary "
+        "angiography. The LVEDP was 12 mmHg.\n",
+        ("93458", False),
+    ),
+    "left_heart_named_only": (
+        "PROCEDURE:\nLeft heart catheterization and selective coronary angiography.\n",
+        ("93454", True),
+    ),
+    "right_heart_and_coronaries": (
+        "PROCEDURE:\nRight heart catheterization and selective coronary angiography.\n",
+        ("93456", False),
+    ),
+}
+
+
+@pytest.mark.parametrize("note,expected", CATHS.values(), ids=CATHS.keys())
+def test_code_document_heart_catheterization_needs_ventricle_entry(
+    note: str, expected: tuple[str, bool]
+) -> None:
+    result = coded(note)
+
+    cath = [c for c in result.codes if c.cpt_code.startswith("934")]
+    queried = any(q.missing == "left_ventricle_entry" for q in result.queries)
+    assert ([c.cpt_code for c in cath], queried) == ([expected[0]], expected[1])
