@@ -109,8 +109,8 @@ def test_code_document_uncoded_service_is_never_dropped() -> None:
     # The note's service section shows a biopsy beside the coded CT: the CT is
     # kept and the document goes to a coder for the biopsy.
     text = (
-        "EXAM:\nCT-guided biopsy of the left kidney; CT abdomen without "
-        "contrast.\nIMPRESSION:\nRenal mass.\n"
+        "EXAM:\nCT-guided biopsy of the left adrenal; CT abdomen without "
+        "contrast.\nIMPRESSION:\nAdrenal mass.\n"
     )
     _, result = _code([text])
 

@@ -29,6 +29,7 @@ MEASURE = re.compile(
     r"\b(\d+(?:\.\d+)?(?:\s*(?:x|by)\s*\d+(?:\.\d+)?)*)\s*(cm|mm)\b", re.I
 )
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
+INFANT_AGE = re.compile(r"\b(?:month|week|day)s?\b", re.I)
 
 
 @dataclass
@@ -380,11 +381,22 @@ def _add_gap(
 
 
 def _apply_units(
-    line: CodedLine, rule: CodeRule, sentences: list[str], result: ProcedureCoding
+    line: CodedLine,
+    work: _GroupWork,
+    rule: CodeRule,
+    texts: PageTexts,
+    result: ProcedureCoding,
 ) -> bool:
     if rule.units is None:
         return True
-    counted = count_units(rule.units.count, sentences)
+
+    # Per-item codes such as each further vaccine count the distinct anchor
+    # concepts the note shows; the others count levels in the anchors' sentences.
+    if rule.units.count == "anchor_concepts":
+        counted = len({m.concept for m in work.anchors})
+    else:
+        sentences = [texts.sentence(m) for m in work.anchors]
+        counted = count_units(rule.units.count, sentences)
     if counted == 0:
         gap = DocumentationGap(
             f"{rule.units.count}_count",
@@ -449,7 +461,6 @@ def _code_group(
         return
     concepts = work.concepts
     described = [m for m in work.anchors if m.concept not in work.group.shared_concepts]
-    sentences = [texts.sentence(m) for m in work.anchors]
     size = measure_size(work.group.measure, described, texts)
     if work.group.measure is not None:
         concepts |= _sentence_concepts(described, all_mentions, texts)
@@ -467,7 +478,7 @@ def _code_group(
         line.modifiers[:0] = _group_modifiers(work)
         if rule.gap is not None:
             _add_gap(line, rule.cpt_code, rule.gap, result)
-        if not _apply_units(line, rule, sentences, result):
+        if not _apply_units(line, work, rule, texts, result):
             continue
         if work.group.is_sided and rule.takes_side:
             _apply_side(line, work, texts, result)
@@ -495,7 +506,11 @@ def _code_each_anchor(
     by_code: dict[str, CodedLine] = {}
     seen: set[tuple[int, int]] = set()
     described: set[tuple[frozenset[str], float | None, str | None]] = set()
+    # A measured group codes the anchors that state a size; one that measures
+    # nothing (a repair per eyelid) codes each anchor sentence.
     sized = [m for m in lesions if nearest_size(m, texts) is not None]
+    if work.group.measure is None:
+        sized = lesions
     for anchor in sorted(sized or lesions[:1], key=_order):
         bounds = texts.bounds(anchor)
         if (anchor.page_number, bounds[0]) in seen:
@@ -522,6 +537,7 @@ def _code_each_anchor(
         if not rules:
             continue
         line, _ = _line(lesion, rules[0], concepts)
+        line.modifiers[:0] = _group_modifiers(lesion)
         if rules[0].gap is not None:
             _add_gap(line, rules[0].cpt_code, rules[0].gap, result)
         if line.cpt_code in by_code:
@@ -531,7 +547,8 @@ def _code_each_anchor(
             by_code[line.cpt_code] = line
     distinct = str(load_common()["distinct_modifier"])
     for index, line in enumerate(by_code.values()):
-        if index > 0:
+        # An anatomic modifier (eyelid, digit) already marks a separate site.
+        if index > 0 and not line.modifiers:
             line.modifiers.append(distinct)
         result.codes.append(line)
 
@@ -590,7 +607,8 @@ def _patient_concepts(mentions: Sequence[Mention]) -> frozenset[str]:
         digits = re.match(r"\d+", mention.text)
         if digits is None:
             continue
-        age = int(digits.group(0))
+        # An age given in months, weeks or days is a small child's: year 0.
+        age = 0 if INFANT_AGE.search(mention.text) else int(digits.group(0))
         bands_in = {name for name, (low, high) in bands.items() if low <= age <= high}
         return frozenset(bands_in | {"age_stated"})
     return frozenset()

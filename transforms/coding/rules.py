@@ -27,6 +27,8 @@ FAMILY_FILES = (
     "vascular_access.yaml",
     "urology.yaml",
     "skin.yaml",
+    "neurosurgery.yaml",
+    "immunization.yaml",
 )
 
 
@@ -43,7 +45,8 @@ class UnitCount:
     """How a per-unit code counts its units from the documentation.
 
     `count` names what is counted (`levels`: vertebrae or rib spaces named in
-    the anchor's sentence, `interspaces`: disc spaces such as L4-L5); `minus`
+    the anchor's sentence, `interspaces`: disc spaces such as L4-L5,
+    `anchor_concepts`: distinct anchor concepts, e.g. vaccines given); `minus`
     takes away the units the primary code already carries (an add-on for each
     additional level starts at the second).
     """
