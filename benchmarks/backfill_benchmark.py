@@ -68,15 +68,7 @@ def _write_note(inbox, cast, kinds, received: date, number: int) -> dict[str, st
     kind = kinds[KINDS[number % len(KINDS)]]
     patient = cast.patients[number]
     service = received - timedelta(days=1)
-    context = NoteContext(
-        patient=patient,
-        provider=cast.providers[kind.provider],
-        payer=patient.payer,
-        date_of_service=service,
-        place_of_service=kind.place_of_service,
-        facility=cast.facilities[kind.place_of_service],
-        facts={},
-    )
+    context = NoteContext.for_visit(kind, patient, cast, service)
     name = f"note_{received:%Y%m%d}_{number:04d}.txt"
     (inbox / name).write_text(render_note(kind, context), encoding="utf-8")
     return {

@@ -369,15 +369,7 @@ def test_render_note_every_kind_has_headers_and_decoys() -> None:
     facts = {"polyp_site": "sigmoid colon", "polyp_mm": 8}
 
     for kind in load_kinds().values():
-        context = NoteContext(
-            patient=patient,
-            provider=cast.providers[kind.provider],
-            payer=patient.payer,
-            date_of_service=date(2026, 11, 30),
-            place_of_service=kind.place_of_service,
-            facility=cast.facilities[kind.place_of_service],
-            facts=facts,
-        )
+        context = NoteContext.for_visit(kind, patient, cast, date(2026, 11, 30), facts)
         text = render_note(kind, context)
         sections = re.findall(r"^([A-Z][A-Z ,]+):", text, flags=re.MULTILINE)
 

@@ -102,15 +102,7 @@ def write_demo_history(
             kind = kinds[kind_key]
             patient = patients[next(patient_numbers)]
             day = received - timedelta(days=_DAYS_BEFORE[offset % len(_DAYS_BEFORE)])
-            context = NoteContext(
-                patient=patient,
-                provider=main_cast.providers[kind.provider],
-                payer=patient.payer,
-                date_of_service=day,
-                place_of_service=kind.place_of_service,
-                facility=main_cast.facilities[kind.place_of_service],
-                facts={},
-            )
+            context = NoteContext.for_visit(kind, patient, main_cast, day)
             encounter_id = f"ENC-{day:%Y%m%d}-{number:03d}"
             path = week_folder / f"history_{received:%Y%m%d}_{offset + 1:03d}.txt"
             render.write_text_note(render_note(kind, context), path)

@@ -146,15 +146,7 @@ def _plan_encounters(
         kind = kinds[entry["kind"]]
         patient = cast.patients[int(entry["patient"])]
         day = received_date - timedelta(days=int(entry["days_before"]))
-        context = NoteContext(
-            patient=patient,
-            provider=cast.providers[kind.provider],
-            payer=patient.payer,
-            date_of_service=day,
-            place_of_service=kind.place_of_service,
-            facility=cast.facilities[kind.place_of_service],
-            facts=dict(entry.get("facts", {})),
-        )
+        context = NoteContext.for_visit(kind, patient, cast, day, entry.get("facts"))
         encounters.append(
             _Encounter(
                 file=entry["file"],

@@ -10,7 +10,13 @@ from typing import Any
 import jinja2
 import yaml
 
-from cptflow.transforms.demo.cast import TEMPLATES_DIR, Patient, Payer, Provider
+from cptflow.transforms.demo.cast import (
+    TEMPLATES_DIR,
+    Cast,
+    Patient,
+    Payer,
+    Provider,
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,26 @@ class NoteContext:
     place_of_service: str
     facility: str
     facts: dict[str, Any]
+
+    @classmethod
+    def for_visit(
+        cls,
+        kind: DocumentKind,
+        patient: Patient,
+        cast: Cast,
+        day: date,
+        facts: dict[str, Any] | None = None,
+    ) -> NoteContext:
+        """A visit of this kind by `patient`, seen by the cast's provider for it."""
+        return cls(
+            patient=patient,
+            provider=cast.providers[kind.provider],
+            payer=patient.payer,
+            date_of_service=day,
+            place_of_service=kind.place_of_service,
+            facility=cast.facilities[kind.place_of_service],
+            facts=dict(facts or {}),
+        )
 
 
 @cache
