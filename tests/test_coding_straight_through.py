@@ -84,9 +84,10 @@ def test_code_document_bone_biopsy_of_kyphoplasty_is_included() -> None:
 
 def test_code_document_biopsy_beside_ct_still_goes_to_review() -> None:
     # A CT code does not include the needle biopsy it guided: never dropped.
+    # No rule codes an adrenal needle biopsy yet, so the CT alone is coded.
     result = _code(
         "EXAM:\nCT abdomen without contrast. CT-guided needle biopsy of the left "
-        "kidney.\nIMPRESSION:\nRenal mass.\n"
+        "adrenal gland.\nIMPRESSION:\nAdrenal mass.\n"
     )
 
     assert result.needs_review
@@ -101,16 +102,40 @@ FOREIGN_BODY = (
 )
 
 
-def test_code_document_vaccine_given_without_a_code_goes_to_review() -> None:
+def test_code_document_vaccine_given_is_coded_and_its_product_queried() -> None:
     result = _code(
         FOREIGN_BODY.format(
             shot="The patient was then given a tetanus toxoid injection."
         )
     )
 
-    assert [line.cpt_code for line in result.codes] == ["10120"]
+    # Administration and the tetanus-diphtheria product; "tetanus toxoid" alone
+    # does not say which product, so the author is asked.
+    assert [line.cpt_code for line in result.codes] == ["10120", "90471", "90714"]
     assert result.needs_review
-    assert "procedure 'immunization' documented but not coded" in result.review_reasons
+    assert "documentation gap: vaccine_product" in result.review_reasons
+
+
+def test_code_document_spinal_epidural_hematoma_is_not_a_cranial_drainage() -> None:
+    result = _code(
+        "POSTOPERATIVE DIAGNOSIS:\nSpinal epidural hematoma.\nPROCEDURE:\nC4-C6 "
+        "laminectomy and evacuation of epidural hematoma.\n"
+    )
+
+    # 63265 includes its laminectomy; the cranial family reading the same
+    # words codes nothing and raises no reason of its own.
+    assert [line.cpt_code for line in result.codes] == ["63265"]
+    assert not any("hematoma_evacuation" in r for r in result.review_reasons)
+    assert not any("laminectomy" in r for r in result.review_reasons)
+
+
+def test_code_document_cranial_epidural_hematoma_keeps_its_craniotomy_code() -> None:
+    result = _code(
+        "PROCEDURE:\nRight craniotomy and evacuation of epidural hematoma.\n"
+    )
+
+    assert [line.cpt_code for line in result.codes] == ["61312"]
+    assert not any("epidural_lesion" in r for r in result.review_reasons)
 
 
 def test_code_document_vaccine_up_to_date_is_no_service() -> None:

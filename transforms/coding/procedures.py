@@ -39,6 +39,9 @@ class ProcedureCoding:
     codes: list[CodedLine] = field(default_factory=list)
     queries: list[PhysicianQuery] = field(default_factory=list)
     review_reasons: list[str] = field(default_factory=list)
+    # Groups none of whose codes fit, with their anchors: a reason unless
+    # another group coded the same words (`_flag_unfit_groups`).
+    unfit_groups: list[tuple[str, list[Mention]]] = field(default_factory=list)
 
 
 def mention_weight(mention: Mention) -> float:
@@ -466,10 +469,7 @@ def _code_group(
         concepts |= _sentence_concepts(described, all_mentions, texts)
     rules = _choose(work.group, concepts, on, size)
     if not rules:
-        result.review_reasons.append(
-            f"{work.group.group} documented but no code in force on {on} fits "
-            "what the note says"
-        )
+        result.unfit_groups.append((work.group.group, work.anchors))
         return
     lines = [_line(work, rule, concepts) for rule in rules]
     if work.group.combine == "techniques":
@@ -656,5 +656,22 @@ def code_procedures(
             _code_group(work, on, texts, result, mentions)
     _drop_bundled(result)
     _drop_orphan_add_ons(result)
+    _flag_unfit_groups(result, on)
     _flag_unmapped(unowned, result)
     return result
+
+
+def _flag_unfit_groups(result: ProcedureCoding, on: dt.date) -> None:
+    """A reason for each group that coded nothing, unless its words are coded.
+
+    Two families can read the same words ("evacuation of epidural hematoma" is
+    cranial or spinal); when one of them coded a line from those words, the
+    other one's misfit is expected, not a gap.
+    """
+    coded = {(e.page, e.start) for line in result.codes for e in line.evidence}
+    for group, anchors in result.unfit_groups:
+        if all((m.page_number, m.start) in coded for m in anchors):
+            continue
+        result.review_reasons.append(
+            f"{group} documented but no code in force on {on} fits what the note says"
+        )
