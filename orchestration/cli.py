@@ -125,6 +125,7 @@ def demo(
             paths, [day], assign=False, verbose=verbose, stages=stages
         ):
             raise typer.Exit(1)
+    err.print(f"Demo database: {db_path} (give the other commands --db to read it)")
     raise typer.Exit(0)
 
 
@@ -235,12 +236,18 @@ def _parse_partition(value: str | None) -> date | None:
     """A --partition value as a date, or a usage error (exit 2)."""
     if value is None:
         return None
+    from cptflow.orchestration.partitions import outside_window
+
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(
             f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--partition"
         ) from None
+    reason = outside_window(day)
+    if reason:
+        raise typer.BadParameter(reason, param_hint="--partition")
+    return day
 
 
 def _paths(
@@ -264,16 +271,25 @@ def _paths(
 
 def _partitions_present(paths: Paths) -> list[date]:
     """Received dates of the inbox's files and payment dates of its remittances."""
-    from cptflow.transforms.inbox_partitions import inbox_received_dates
+    from cptflow.orchestration.partitions import outside_window
+    from cptflow.transforms.inbox_partitions import inbox_files_by_received_date
     from cptflow.transforms.manifest import read_manifest
     from cptflow.transforms.x12.remit835 import payment_dates
 
-    dates = inbox_received_dates(paths.inbox, read_manifest(paths.inbox))
+    files = inbox_files_by_received_date(paths.inbox, read_manifest(paths.inbox))
     if paths.remits.is_dir():
         for path in sorted(paths.remits.iterdir()):
             if path.is_file():
-                dates |= payment_dates(path.read_bytes(), file_name=path.name)
-    return sorted(dates)
+                for day in payment_dates(path.read_bytes(), file_name=path.name):
+                    files.setdefault(day, []).append(path)
+
+    # A file dated outside the partitions stays where it is, named, and the rest
+    # of the batch goes on; its date can be set in the manifest or --partition.
+    for day, day_files in sorted(files.items()):
+        reason = outside_window(day)
+        for path in day_files if reason else []:
+            err.print(f"{path}: skipped: {reason}", highlight=False, soft_wrap=True)
+    return sorted(day for day in files if outside_window(day) is None)
 
 
 def _run_and_report(

@@ -24,6 +24,22 @@ single_run = BackfillPolicy.single_run()
 warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=BetaWarning)
 
 
+def partition_window() -> tuple[date, date]:
+    """The first and last day a partition exists for today (the last is today)."""
+    first = daily_partitions.get_first_partition_key()
+    last = daily_partitions.get_last_partition_key()
+    assert first is not None and last is not None
+    return date.fromisoformat(first), date.fromisoformat(last)
+
+
+def outside_window(day: date) -> str | None:
+    """Why no partition holds `day`, or None when one does."""
+    first, last = partition_window()
+    if first <= day <= last:
+        return None
+    return f"{day} is outside the daily partitions ({first} to {last})"
+
+
 def partition_date_of(partition_key: str) -> date:
     """The calendar date a partition key such as "2026-11-02" stands for."""
     return date.fromisoformat(partition_key)

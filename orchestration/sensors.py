@@ -20,6 +20,7 @@ from dagster import (
 
 from cptflow.orchestration.code_sets import code_set_version
 from cptflow.orchestration.jobs import DAILY_JOB, REVALIDATION_JOB
+from cptflow.orchestration.partitions import outside_window
 from cptflow.orchestration.resources import connect_database
 from cptflow.orchestration.settings import Paths
 from cptflow.transforms.errors import X12Error
@@ -110,6 +111,11 @@ def build_inbox_sensor(paths: Paths) -> SensorDefinition:
 
         by_day = partitions_of_files(paths.inbox, paths.remits, changed)
         for day, files in sorted(by_day.items()):
+            reason = outside_window(day)
+            if reason:
+                # No run can hold these files; the log names how many, not which.
+                context.log.warning("%d file(s) skipped: %s", len(files), reason)
+                continue
             batch = hashlib.sha256(
                 "\n".join(f"{f}={now.get(f, '')}" for f in files).encode()
             ).hexdigest()[:16]

@@ -26,10 +26,19 @@ def received_date_of_file(path: Path, manifest: Mapping[str, Any]) -> date:
 
 def inbox_received_dates(inbox: Path, manifest: Mapping[str, Any]) -> set[date]:
     """Every received date present in an inbox, to know which partitions to run."""
-    dates = set()
+    return set(inbox_files_by_received_date(inbox, manifest))
+
+
+def inbox_files_by_received_date(
+    inbox: Path, manifest: Mapping[str, Any]
+) -> dict[date, list[Path]]:
+    """The inbox's files grouped by received date, in path order."""
+    files: dict[date, list[Path]] = {}
     for path in sorted(inbox.rglob("*")):
         if not path.is_file() or path.name.startswith(".") or path.stem == "manifest":
             continue
         modified = date.fromtimestamp(path.stat().st_mtime)
-        dates.add(received_date_of(path.name, modified, manifest))
-    return dates
+        files.setdefault(received_date_of(path.name, modified, manifest), []).append(
+            path
+        )
+    return files

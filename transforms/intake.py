@@ -194,7 +194,7 @@ def scan_inbox(
 
     Files directly in the inbox and in its subfolders are taken in sorted order;
     hidden files and the manifest are skipped. A file whose bytes were already
-    registered under another path, or seen earlier in this batch, is a duplicate.
+    registered in another partition, or seen earlier in this batch, is a duplicate.
 
     Args:
         inbox: the folder to scan.
@@ -273,9 +273,11 @@ def _duplicate_of(
     if inspection.status != "processed":
         return None
 
+    # The registry holds other partitions only: the same file there, even at
+    # this path, was processed already and must not be coded and billed twice.
     document_id = inspection.document_id
     registered_path = registered.get(document_id)
-    if registered_path is not None and registered_path != file_path:
+    if registered_path is not None:
         return registered_path
     if document_id in first_paths:
         return first_paths[document_id]

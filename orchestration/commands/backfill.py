@@ -18,6 +18,7 @@ from cptflow.orchestration.executors import (
     ExecutorChoiceError,
     executor_name,
 )
+from cptflow.orchestration.partitions import outside_window
 from cptflow.orchestration.settings import Paths, quiet_environment
 
 if TYPE_CHECKING:
@@ -91,11 +92,15 @@ def _days(first: str, last: str) -> list[date]:
 def _date(value: str, option: str) -> date:
     """A YYYY-MM-DD option value as a date."""
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(
             f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
         ) from None
+    reason = outside_window(day)
+    if reason:
+        raise typer.BadParameter(reason, param_hint=option)
+    return day
 
 
 def _executor(value: str | None) -> str:
