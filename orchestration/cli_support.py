@@ -16,7 +16,8 @@ app = typer.Typer(
 )
 # Standard output carries only a command's data (JSON lines, tables asked for);
 # progress, logs and messages go to standard error.
-err = Console(stderr=True)
+# Error lines name a file: wrapping at the terminal's width would split its path.
+err = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 NOISY_LOGGERS = ("PyRuSH", "ocrmypdf", "great_expectations", "dagster")

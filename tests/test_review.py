@@ -406,3 +406,28 @@ def test_new_engine_proposal_after_acceptance_waits_for_a_coder(conn) -> None:
 
     status = reviews.filter(pl.col("encounter_id") == "ENC-C")["review_status"]
     assert status.item() == "in_review"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"cpt_code": "ABCDE"}, "cpt_code: ABCDE is not a code"),
+        ({"icd10cm_codes": ["NOTACODE"]}, "icd10cm_codes: NOTACODE is not a code"),
+        ({"modifiers": ["RIGHT"]}, "modifiers: RIGHT is not a code"),
+        ({"units": 0}, "units: 0 is not between 1 and 999"),
+    ],
+    ids=["cpt", "icd10", "modifier", "units"],
+)
+def test_override_with_a_malformed_code_is_refused(conn, change, message) -> None:
+    with pytest.raises(ReviewError, match=message):
+        override_line(conn, "ENC-A", 1, reviewer="ann", reason="fix", **change)
+
+
+def test_add_line_takes_hcpcs_and_category_ii_codes(conn) -> None:
+    state = add_line(
+        conn, "ENC-A", reviewer="ann", reason="supply", cpt_code="G0500",
+        icd10cm_codes=["K63.5"],
+    )  # fmt: skip
+    add_line(conn, "ENC-A", reviewer="ann", reason="measure", cpt_code="3288F")
+
+    assert "G0500" in [line["cpt_code"] for line in state.lines.values()]

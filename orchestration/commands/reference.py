@@ -60,7 +60,13 @@ def load(
                 conn, folder, version=version, effective_from=start, effective_to=end
             )
     except (ReferenceDataError, duckdb.Error) as error:
-        err.print(f"{folder}: {error}", highlight=False, markup=False, soft_wrap=True)
+        # A ReferenceDataError already names its file; DuckDB's do not.
+        message = (
+            str(error)
+            if isinstance(error, ReferenceDataError)
+            else f"{folder}: {error}"
+        )
+        err.print(message, highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
     for entry in loaded:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -243,6 +244,7 @@ def override_line(
     icd10cm_codes: Sequence[str] | None = None,
 ) -> ReviewState:
     """Change a working line's code, modifiers, units or diagnoses."""
+    reason = _required(reason)
     encounter = encounter_row(conn, encounter_id)
     state = current_state(conn, encounter_id)
     before = _line_of(state, line_number, encounter_id)
@@ -264,8 +266,8 @@ def override_line(
         reviewer,
         line_number,
         store.code_json(before),
-        store.code_json(after),
-        _required(reason),
+        store.code_json(_checked(after)),
+        reason,
     )
     return _state_of(conn, encounter)
 
@@ -282,6 +284,7 @@ def add_line(
     icd10cm_codes: Sequence[str] = (),
 ) -> ReviewState:
     """Add a code line after the working lines."""
+    reason = _required(reason)
     encounter = encounter_row(conn, encounter_id)
     state = current_state(conn, encounter_id)
     decisions = store.read_table(conn, "decisions", encounter_id=encounter_id)
@@ -301,8 +304,8 @@ def add_line(
         reviewer,
         line_number,
         None,
-        store.code_json(after),
-        _required(reason),
+        store.code_json(_checked(after)),
+        reason,
     )
     return _state_of(conn, encounter)
 
@@ -340,6 +343,27 @@ def _line_of(state: ReviewState, line_number: int, encounter_id: str) -> dict:
             + (", ".join(str(n) for n in state.lines) or "none")
         )
     return state.lines[line_number]
+
+
+# Shapes only: whether a code is valid on the date of service is the scrubber's
+# question (invalid_code, invalid_diagnosis), asked of the claim line.
+_CODE_SHAPES = {
+    "cpt_code": re.compile(r"(\d{4}[0-9FTU]|[A-V]\d{4})"),
+    "modifiers": re.compile(r"[0-9A-Z]{2}"),
+    "icd10cm_codes": re.compile(r"[A-TV-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?"),
+}
+
+
+def _checked(line: dict) -> dict:
+    """The line, unless a code in it is not shaped like a CPT, modifier or ICD code."""
+    for field, shape in _CODE_SHAPES.items():
+        values = line[field] if isinstance(line[field], list) else [line[field]]
+        wrong = [v for v in values if not shape.fullmatch(str(v))]
+        if wrong:
+            raise ReviewError(f"{field}: {', '.join(map(str, wrong))} is not a code")
+    if not 1 <= int(line["units"]) <= 999:
+        raise ReviewError(f"units: {line['units']} is not between 1 and 999")
+    return line
 
 
 def _required(reason: str) -> str:
