@@ -413,6 +413,7 @@ def parse_835(data: bytes, *, file_name: str) -> Remittance:
         raise X12Error(file_name, "no 835 transaction (ST*835) found")
 
     # A file without SE (cut short) still gets the DTM*405 payment date.
+    # Known shortcoming: nothing records that such a file was truncated.
     last = reader.transactions[-1]
     if last.payment_date is None:
         last.payment_date = reader.header_date
