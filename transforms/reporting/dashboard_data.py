@@ -116,20 +116,7 @@ def weekly_trend(claim_lines: pl.DataFrame) -> pl.DataFrame:
     """Remitted and denied lines, rate and denied dollars per payment week."""
     remitted = claim_lines.filter(pl.col("is_remitted"))
     weeks = pl.col("latest_payment_date").dt.truncate("1w").alias("week_start_date")
-    return (
-        remitted.group_by(weeks)
-        .agg(
-            pl.len().alias("remitted_line_count"),
-            pl.col("is_denied").sum().alias("denied_line_count"),
-            pl.col("denied_amount").sum().alias("denied_amount"),
-        )
-        .with_columns(
-            (pl.col("denied_line_count") / pl.col("remitted_line_count")).alias(
-                "denial_rate"
-            )
-        )
-        .sort("week_start_date")
-    )
+    return _denial_rates(remitted, weeks).sort("week_start_date")
 
 
 def reason_pareto(
@@ -169,10 +156,18 @@ def reason_pareto(
 
 def code_provider_matrix(claim_lines: pl.DataFrame) -> pl.DataFrame:
     """Denial rate per (CPT code, rendering provider) over remitted lines."""
+    remitted = claim_lines.filter(pl.col("is_remitted")).with_columns(
+        pl.col("rendering_npi").fill_null(NONE_LABEL)
+    )
+    return _denial_rates(remitted, "cpt_code", "rendering_npi").sort(
+        "cpt_code", "rendering_npi"
+    )
+
+
+def _denial_rates(remitted: pl.DataFrame, *keys: str | pl.Expr) -> pl.DataFrame:
+    """Remitted and denied lines, denied dollars and denial rate per group."""
     return (
-        claim_lines.filter(pl.col("is_remitted"))
-        .with_columns(pl.col("rendering_npi").fill_null(NONE_LABEL))
-        .group_by("cpt_code", "rendering_npi")
+        remitted.group_by(*keys)
         .agg(
             pl.len().alias("remitted_line_count"),
             pl.col("is_denied").sum().alias("denied_line_count"),
@@ -183,7 +178,6 @@ def code_provider_matrix(claim_lines: pl.DataFrame) -> pl.DataFrame:
                 "denial_rate"
             )
         )
-        .sort("cpt_code", "rendering_npi")
     )
 
 
