@@ -139,7 +139,7 @@ class _Icd10Tables:
     """The ICD-10-CM table in force on each date of service, read once per version.
 
     Diagnoses are validated against what `cptflow reference load` loaded; a
-    database without an ICD-10-CM version uses the extract bundled for the demo.
+    database without an ICD-10-CM version uses the CMS table bundled with the product.
     """
 
     def __init__(self, warehouse: WarehouseResource) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 
 import pytest
@@ -81,17 +80,13 @@ def test_link_diagnoses_every_current_phrase_code_billable(
     assert sorted(c for c in codes if not table.is_billable(c)) == []
 
 
-def test_bundled_extract_rows_come_from_cms_table(table: Icd10Table) -> None:
-    from cptflow.transforms.coding.icd10 import EXTRACT_FILE
+def test_bundled_table_is_the_cms_table(table: Icd10Table) -> None:
+    from cptflow.transforms.coding.icd10 import BUNDLED_FILE, load_icd10_table
 
-    with EXTRACT_FILE.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    bundled = load_icd10_table(BUNDLED_FILE)
 
-    assert len(rows) < 5000
-    assert all(
-        table.billable.get(row["code_dotted"]) == (row["billable"] == "1")
-        for row in rows
-    )
+    assert bundled.billable == table.billable
+    assert bundled.descriptions["Q25.0"] == "Patent ductus arteriosus"
 
 
 def test_code_document_postoperative_same_uses_preoperative(

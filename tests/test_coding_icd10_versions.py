@@ -55,23 +55,27 @@ def test_icd10_table_from_rows_dots_codes_like_the_extract() -> None:
     assert table.descriptions["K35"] == ""
 
 
-def test_coding_tables_fall_back_to_the_bundled_extract(tmp_path: Path) -> None:
+def test_coding_tables_fall_back_to_the_bundled_table(tmp_path: Path) -> None:
     warehouse = WarehouseResource(database=str(tmp_path / "empty.duckdb"))
 
     assert _Icd10Tables(warehouse).on(dt.date(2026, 5, 1)) is default_icd10_table()
 
 
 def test_coding_tables_read_the_loaded_icd10cm_version(tmp_path: Path) -> None:
+    # A version that lacks a code the bundled table has, so the answer shows
+    # which table was read.
     source = shared_path("data", "reference", "icd10cm_2026_april_codes.csv")
+    lines = source.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if not line.startswith("Q6689,")]
+    older = tmp_path / "icd10cm_older.csv"
+    older.write_text("\n".join(kept) + "\n", encoding="utf-8")
     db = tmp_path / "ref.duckdb"
     with duckdb.connect(str(db)) as conn:
-        load_reference(
-            conn, source, version="2026-april", effective_from=dt.date(2026, 4, 1)
-        )
+        load_reference(conn, older, version="older", effective_from=dt.date(2026, 4, 1))
 
     table = _Icd10Tables(WarehouseResource(database=str(db))).on(dt.date(2026, 5, 1))
 
-    # Q66.89 is billable in the CMS table but not in the bundled extract.
-    assert not default_icd10_table().is_billable("Q66.89")
-    assert table.is_billable("Q66.89")
+    assert default_icd10_table().is_billable("Q66.89")
+    assert not table.is_billable("Q66.89")
+    assert table.is_billable("Q66.80")
     assert not table.is_billable("Q66.8")

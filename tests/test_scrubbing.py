@@ -184,4 +184,4 @@ def test_scrub_returns_no_edits_for_a_clean_claim_in_force():
 def shared_icd_or_bundled():
     from cptflow.transforms.reference.load import BUNDLED_DIR
 
-    return BUNDLED_DIR.parent / "icd10cm_extract.csv"
+    return BUNDLED_DIR.parent / "icd10cm_2026_april_codes.csv.gz"

@@ -276,7 +276,7 @@ def code_document(
         pages: (page_number, text) pairs in page order.
         mentions: what find_mentions returned for the same pages.
         date_of_service: decides which codes are in effect; today when unknown.
-        icd10: the ICD-10-CM table to validate diagnoses; the bundled extract
+        icd10: the ICD-10-CM table to validate diagnoses; the bundled CMS table
             when not given.
 
     Returns:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
+import gzip
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -13,8 +14,13 @@ from typing import Any
 
 from cptflow.transforms.coding.rules import RULES_DIR, load_yaml
 
-EXTRACT_PATH = Path(__file__).resolve().parents[1] / "reference_data"
-EXTRACT_FILE = EXTRACT_PATH / "icd10cm_extract.csv"
+# The CMS code file (April 2026 order file layout), public data, bundled whole so
+# that linking works without a loaded reference.
+BUNDLED_FILE = (
+    Path(__file__).resolve().parents[1]
+    / "reference_data"
+    / "icd10cm_2026_april_codes.csv.gz"
+)
 
 # An ICD-10-CM code as authors write it: letter, two characters, optional dot
 # and up to four more characters.
@@ -45,14 +51,17 @@ def load_icd10_table(path: Path | str) -> Icd10Table:
     """Read a code table in the CMS order file layout used by the project.
 
     Args:
-        path: a CSV with columns code, code_dotted, description, billable.
+        path: a CSV, or gzipped CSV, with columns code, code_dotted,
+            description, billable.
 
     Returns:
         The table.
     """
     billable: dict[str, bool] = {}
     descriptions: dict[str, str] = {}
-    with Path(path).open(encoding="utf-8", newline="") as handle:
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             billable[row["code_dotted"]] = row["billable"] == "1"
             descriptions[row["code_dotted"]] = row["description"]
@@ -66,7 +75,7 @@ def icd10_table_from_rows(rows: Iterable[tuple[str, bool, str | None]]) -> Icd10
         rows: (code without its dot, is billable, description or None).
 
     Returns:
-        The table, keyed by dotted code like the bundled extract.
+        The table, keyed by dotted code like the bundled table.
     """
     billable: dict[str, bool] = {}
     descriptions: dict[str, str] = {}
@@ -105,12 +114,12 @@ def version_in_force(
 
 @functools.cache
 def default_icd10_table() -> Icd10Table:
-    """Load the extract bundled with the product.
+    """Load the code table bundled with the product.
 
     Returns:
-        The table of every code the phrase table can produce, with parents.
+        The CMS table of April 2026, every code with its parents.
     """
-    return load_icd10_table(EXTRACT_FILE)
+    return load_icd10_table(BUNDLED_FILE)
 
 
 def load_icd10_config() -> dict[str, Any]:
@@ -321,6 +330,18 @@ def _word_index(table: Icd10Table, stop: frozenset[str]) -> dict[str, list[str]]
     return table._words
 
 
+def _codes_with_all(words: frozenset[str], index: dict[str, list[str]]) -> set[str]:
+    # Start from the rarest word: the full code set has words ("unspecified",
+    # "fracture") in tens of thousands of descriptions.
+    postings = sorted((index.get(word, []) for word in words), key=len)
+    found = set(postings[0])
+    for codes in postings[1:]:
+        if not found:
+            break
+        found.intersection_update(codes)
+    return found
+
+
 def _description_code(item: str, table: Icd10Table) -> str | None:
     config = load_icd10_config()
     stop = frozenset(config["stop_words"])
@@ -328,7 +349,7 @@ def _description_code(item: str, table: Icd10Table) -> str | None:
     if not words or len(words) > int(config["max_item_words"]):
         return None
     index = _word_index(table, stop)
-    candidates = set.intersection(*(set(index.get(w, ())) for w in words))
+    candidates = _codes_with_all(words, index)
     threshold = float(config["description_overlap"])
 
     # Only a description that says what the item says and little more counts,

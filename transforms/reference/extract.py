@@ -13,7 +13,7 @@ from cptflow.transforms.reference.load import MANIFEST_NAME, load_reference
 # Beyond the rows the demo's codes touch, keep this many more PTP edits of those
 # codes, so the extract shows how the edits behave on codes the rules lack.
 EXTRA_PTP_ROWS = 300
-ICD_EXTRACT = "../icd10cm_extract.csv"
+ICD_EXTRACT = "../icd10cm_2026_april_codes.csv.gz"
 
 # Each output file: the table it feeds and the SELECT that cuts it, over the
 # loaded `reference` tables and the registered `wanted(code)` relation.
