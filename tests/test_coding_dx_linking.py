@@ -7,7 +7,11 @@ import datetime as dt
 import pytest
 from shared_inputs import shared_path
 
-from cptflow.transforms.coding import code_document, load_icd10_table
+from cptflow.transforms.coding import (
+    code_document,
+    default_icd10_table,
+    load_icd10_table,
+)
 from cptflow.transforms.coding.icd10 import Icd10Table, is_diagnosis_item, link_items
 from cptflow.transforms.nlp import find_mentions
 
@@ -99,6 +103,38 @@ def test_link_items_phrase_words_in_any_order(
     item: str, expected: str | None, table: Icd10Table
 ) -> None:
     assert [link.code for link in link_items(item, DOS, table)] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Left renal mass. Renal cell carcinoma cannot be excluded.", ["N28.89"]),
+        ("Right lower lobe pneumonia is suspected.", [None]),
+        ("Lung mass; malignancy is not excluded.", ["R91.8"]),
+    ],
+    ids=["cannot_be_excluded", "is_suspected", "not_excluded"],
+)
+def test_link_items_doubt_after_a_diagnosis_drops_its_sentence(
+    text: str, expected: list[str | None], table: Icd10Table
+) -> None:
+    assert [link.code for link in link_items(text, DOS, table)] == expected
+
+
+@pytest.mark.parametrize(
+    "item",
+    ["Thrombosed left forearm loop AV graft.", "Clotted right arm dialysis fistula."],
+)
+def test_link_items_thrombosed_access_is_a_graft_complication(
+    item: str, table: Icd10Table
+) -> None:
+    assert [link.code for link in link_items(item, DOS, table)] == ["T82.868A"]
+
+
+def test_bundled_table_links_by_its_cms_description() -> None:
+    # No phrase names this defect: the full code set's own wording does.
+    links = link_items("Patent ductus arteriosus.", DOS, default_icd10_table())
+
+    assert [(link.code, link.how) for link in links] == [("Q25.0", "description")]
 
 
 VISIT = (

@@ -29,6 +29,7 @@ LIST_ITEM = re.compile(r"(?:^|\n)\s*\d{1,2}[.)]\s+")
 WORD = re.compile(r"[a-z0-9']+")
 SIDES = {"right": 0, "left": 1, "bilateral": 2}
 SIDE_WORD = re.compile(r"\b(right|left|bilateral(?:ly)?)\b", re.I)
+SENTENCE_END = re.compile(r"[.;](?=\s)")
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,19 @@ def _certain_part(item: str, config: dict[str, Any]) -> str:
         match = re.search(pattern, item, re.I)
         if match:
             cut = min(cut, match.start())
+
+    # A doubt written after its diagnosis ("carcinoma cannot be excluded")
+    # takes its whole sentence with it.
+    for pattern in config["trailing_doubt_cues"]:
+        match = re.search(pattern, item, re.I)
+        if match:
+            cut = min(cut, _sentence_start(item, match.start()))
     return item[:cut]
+
+
+def _sentence_start(text: str, offset: int) -> int:
+    ends = [m.end() for m in SENTENCE_END.finditer(text, 0, offset)]
+    return ends[-1] if ends else 0
 
 
 def _side(item: str) -> int | None:
