@@ -118,6 +118,31 @@ def test_code_document_uncoded_service_is_never_dropped() -> None:
     assert any("'biopsy'" in reason for reason in result.review_reasons)
 
 
+def test_code_document_samples_of_a_needle_biopsy_are_its_service() -> None:
+    # The cores are what the coded kidney biopsy took, not a second service.
+    text = (
+        "PROCEDURE:\nCT-guided percutaneous needle biopsy of the left kidney "
+        "mass.\nThree core biopsies were obtained with an 18-gauge needle.\n"
+        "IMPRESSION:\nLeft renal mass.\n"
+    )
+    _, result = _code([text])
+
+    assert sorted(line.cpt_code for line in result.codes) == ["50200", "77012"]
+    assert result.review_reasons == []
+
+
+def test_code_document_staging_laparotomy_includes_omentum_and_biopsies() -> None:
+    text = (
+        "POSTOPERATIVE DIAGNOSIS:\nOvarian carcinoma.\nPROCEDURE:\nExploratory "
+        "laparotomy for restaging of ovarian carcinoma with omentectomy, "
+        "peritoneal biopsies and pelvic and para-aortic lymphadenectomy.\n"
+    )
+    _, result = _code([text])
+
+    assert [line.cpt_code for line in result.codes] == ["58960"]
+    assert result.review_reasons == []
+
+
 def test_code_document_visit_with_procedure_lowers_em_confidence() -> None:
     visit = FAMILY_NOTES["office_visit"]
     _, alone = _code(visit)
