@@ -141,9 +141,19 @@ def code(
         raise typer.BadParameter("only jsonl is supported", param_hint="--format")
     from cptflow.transforms.code_files import code_file
 
+    failed = 0
     for path in files:
-        sys.stdout.write(json.dumps(code_file(path)) + "\n")
+        coded = code_file(path)
+        sys.stdout.write(json.dumps(coded) + "\n")
         sys.stdout.flush()
+        if "error" in coded:
+            err.print(f"{path}: not coded ({coded['error']})", highlight=False)
+            failed += 1
+
+    # The batch goes on past a bad file, but a script must see that one failed.
+    if failed:
+        err.print(f"{failed} of {len(files)} file(s) not coded", highlight=False)
+        raise typer.Exit(1)
 
 
 @app.command()
