@@ -137,6 +137,22 @@ def test_bundled_table_links_by_its_cms_description() -> None:
     assert [(link.code, link.how) for link in links] == [("Q25.0", "description")]
 
 
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        ("Right otorrhea.", "H92.11"),
+        ("Aphakia.", "H27.00"),
+        ("Left hemothorax.", "J94.2"),
+        ("Displaced left subtrochanteric femur fracture.", None),
+    ],
+    ids=["side_named", "no_side_is_unspecified", "code_without_side", "no_sequela"],
+)
+def test_link_items_description_match_keeps_the_items_side_and_encounter(
+    item: str, expected: str | None, table: Icd10Table
+) -> None:
+    assert [link.code for link in link_items(item, DOS, table)] == [expected]
+
+
 VISIT = (
     "HISTORY OF PRESENT ILLNESS:\nFollow-up visit.\nASSESSMENT:\n1. {first}\n"
     "2. Hypertension.\nPLAN:\nContinue lisinopril 10 mg daily.\n"

@@ -30,6 +30,9 @@ WORD = re.compile(r"[a-z0-9']+")
 SIDES = {"right": 0, "left": 1, "bilateral": 2}
 SIDE_WORD = re.compile(r"\b(right|left|bilateral(?:ly)?)\b", re.I)
 SENTENCE_END = re.compile(r"[.;](?=\s)")
+SIDED_ORGAN = re.compile(
+    r"\b(right|left|bilateral|unspecified) (?:eyes?|ears?)\b", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,9 @@ class Icd10Table:
         default_factory=dict, compare=False, repr=False
     )
     _sizes: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    _sides: dict[str, int | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def is_billable(self, code: str) -> bool:
         """Whether a dotted code exists and may be reported."""
@@ -336,8 +342,12 @@ def _word_index(table: Icd10Table, stop: frozenset[str]) -> dict[str, list[str]]
     if not table._words:
         for code, description in table.descriptions.items():
             if table.billable.get(code):
-                words = _words(description, stop)
+                # "Otorrhea, right ear": the organ after the side says no more
+                # than the condition does.
+                plain = SIDED_ORGAN.sub(r"\1", description)
+                words = _words(plain, stop)
                 table._sizes[code] = len(words)
+                table._sides[code] = _side(plain)
                 for word in words:
                     table._words.setdefault(word, []).append(code)
     return table._words
@@ -372,6 +382,18 @@ def _description_code(item: str, table: Icd10Table) -> str | None:
         for code in candidates
         if len(words) / max(table._sizes[code], 1) >= threshold
     ]
+
+    # An encounter the item does not name ("sequela") is never read into it.
+    unsaid = frozenset(config["words_never_implied"]) - words
+    close = [
+        code for code in close if not unsaid & _words(table.descriptions[code], stop)
+    ]
+
+    # Side words are stop words, so the side decides among the codes left: the
+    # item's own side, else a code that names none.
+    side = _side(item)
+    sided = [code for code in close if side is not None and table._sides[code] == side]
+    close = sided or [code for code in close if table._sides[code] is None]
     return close[0] if len(close) == 1 else None
 
 
