@@ -48,6 +48,17 @@ def test_review_show_reveals_the_patient(db: Path) -> None:
     assert "1: 45378" in result.stdout
 
 
+def test_review_show_says_when_the_note_names_no_patient(db: Path) -> None:
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("update intake.documents set patient_id = null")
+
+    result = review(db, "show", "ENC-A")
+
+    assert result.exit_code == 0
+    assert "Patient not stated" in result.stdout
+    assert "None" not in result.stdout
+
+
 def test_review_override_records_who_and_why(db: Path) -> None:
     result = review(
         db,

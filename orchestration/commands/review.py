@@ -145,11 +145,15 @@ def show(encounter: str, db: DbOption = None) -> None:
     page = _run(db, lambda conn: encounter_page(conn, encounter))
     patient = page.patient
     _say(f"Encounter {encounter}  status: {page.status}")
+    # A note without a demographics header has no patient yet: say so rather
+    # than print "None" where a coder expects a name.
+    unknown = "not stated"
     _say(
-        f"Patient {patient.get('patient_id')}  {patient.get('patient_name')}  "
-        f"born {patient.get('patient_birth_date')}  "
-        f"DOS {page.encounter['date_of_service']}  "
-        f"NPI {page.encounter['rendering_npi']}"
+        f"Patient {patient.get('patient_id') or unknown}  "
+        f"{patient.get('patient_name') or ''}  "
+        f"born {patient.get('patient_birth_date') or unknown}  "
+        f"DOS {page.encounter['date_of_service'] or unknown}  "
+        f"NPI {page.encounter['rendering_npi'] or unknown}"
     )
     for reason in page.encounter["review_reasons"] or []:
         _say(f"  review: {reason}")
