@@ -104,3 +104,31 @@ def test_reference_load_rejects_a_bad_date(tmp_path):
               "--effective-from", "July"],
     )  # fmt: skip
     assert result.exit_code == 2
+
+
+def test_scrub_refuses_a_database_that_does_not_exist(tmp_path):
+    missing = tmp_path / "nowhere.duckdb"
+
+    result = CliRunner().invoke(
+        app, ["scrub", str(_claim_file(tmp_path)), "--db", str(missing)]
+    )
+
+    assert result.exit_code == 2
+    assert f"{missing}: no such database" in result.stderr
+    assert not missing.exists()
+
+
+def test_scrub_says_when_the_database_has_no_reference(tmp_path):
+    import duckdb
+
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+
+    result = CliRunner().invoke(
+        app, ["scrub", str(_claim_file(tmp_path)), "--db", str(empty)]
+    )
+
+    assert result.exit_code == 1
+    assert "no reference data loaded" in result.stderr
+    rules = [e["rule"] for e in json.loads(result.stdout)["edits"]]
+    assert sorted(rules) == ["ncci_ptp", "reference_version"]

@@ -38,6 +38,9 @@ def scrub(
         err.print(str(error), highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
+    if db is not None and not db.is_file():
+        err.print(f"{db}: no such database (--db)", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
     conn = _reference_connection(db)
     try:
         edits = scrub_claims(conn, claims, lines)
@@ -50,11 +53,16 @@ def scrub(
 
 def _reference_connection(db: Path | None) -> duckdb.DuckDBPyConnection:
     """The database's reference data, else the bundled extract in memory."""
-    if db is not None and db.exists():
+    if db is not None:
         conn = connect_database(db, read_only=True)
         if has_reference_data(conn):
             return conn
         conn.close()
+        err.print(
+            f"{db}: no reference data loaded; scrubbing against the bundled extract",
+            highlight=False,
+            soft_wrap=True,
+        )
     conn = duckdb.connect()
     load_bundled(conn)
     return conn
