@@ -191,3 +191,32 @@ def test_code_document_ercp_without_technique_is_diagnostic() -> None:
     pages = [(1, "PROCEDURE:\nERCP.\nFINDINGS:\nNormal bile duct.\n")]
     result = code_document(pages, find_mentions(pages), date_of_service=DOS)
     assert [c.cpt_code for c in result.codes] == ["43260"]
+
+
+SCREENING = (
+    "INDICATION:\n{indication}\nPROCEDURE PERFORMED:\nColonoscopy with snare "
+    "polypectomy.\nFINDINGS:\nThe scope reached the cecum. A 7 mm polyp of the "
+    "descending colon was taken with a cold snare.\nIMPRESSION:\nColon polyp.\n"
+)
+
+
+def test_code_document_screening_turned_therapeutic_keeps_33_and_z12_11() -> None:
+    text = SCREENING.format(indication="Average-risk colorectal cancer screening.")
+    pages = [(1, text)]
+
+    result = code_document(pages, find_mentions(pages), date_of_service=DOS)
+
+    assert [(c.cpt_code, c.modifiers) for c in result.codes] == [("45385", ["33"])]
+    assert result.codes[0].icd10cm_codes == ["Z12.11", "K63.5"]
+
+
+def test_code_document_earlier_screening_is_no_preventive_visit() -> None:
+    text = SCREENING.format(
+        indication="Rectal bleeding. Her last screening colonoscopy was in 2015."
+    )
+    pages = [(1, text)]
+
+    result = code_document(pages, find_mentions(pages), date_of_service=DOS)
+
+    assert [(c.cpt_code, c.modifiers) for c in result.codes] == [("45385", [])]
+    assert "Z12.11" not in result.codes[0].icd10cm_codes

@@ -313,7 +313,8 @@ def code_document(
     diagnoses = _ordered_diagnoses(links)
     gap = _diagnosis_reason(links)
     for line in codes:
-        line.icd10cm_codes = list(diagnoses)
+        leads = [code for code in line.lead_diagnoses if table.is_billable(code)]
+        line.icd10cm_codes = list(dict.fromkeys(leads + diagnoses))
         if gap:
             line.needs_review = True
             line.review_reasons.append(gap)

@@ -23,6 +23,8 @@ class CodedLine:
     modifiers: list[str] = field(default_factory=list)
     units: int = 1
     icd10cm_codes: list[str] = field(default_factory=list)
+    # Diagnoses a rule puts first whatever the note lists (a screening's Z code).
+    lead_diagnoses: list[str] = field(default_factory=list)
     confidence: float = 0.0
     needs_review: bool = False
     review_reasons: list[str] = field(default_factory=list)

@@ -323,6 +323,7 @@ class _GroupWork:
     anchors: list[Mention]
     qualifiers: list[Mention] = field(default_factory=list)
     patient: frozenset[str] = frozenset()
+    reasons: frozenset[str] = frozenset()
 
     @property
     def concepts(self) -> set[str]:
@@ -351,13 +352,26 @@ def _line(
     return line, support
 
 
-def _group_modifiers(work: _GroupWork) -> list[str]:
+def _add_group_modifiers(line: CodedLine, work: _GroupWork) -> None:
     concepts = work.concepts
-    return [
-        m.modifier
+    applied = [
+        m
         for m in work.group.modifiers
-        if m.when <= concepts and not (m.unless & concepts)
+        if m.when <= concepts
+        and m.indicated <= concepts | work.reasons
+        and not (m.unless & concepts)
     ]
+    line.modifiers[:0] = [m.modifier for m in applied]
+    line.lead_diagnoses.extend(m.first_diagnosis for m in applied if m.first_diagnosis)
+
+
+def _reason_concepts(mentions: Sequence[Mention]) -> frozenset[str]:
+    # Why the patient came ("screening colonoscopy, average risk") is written in
+    # the indication, which codes no service but decides a preventive modifier.
+    sections = set(load_common()["reason_sections"])
+    return frozenset(
+        m.concept for m in mentions if m.is_performed and m.section in sections
+    )
 
 
 def _mark_distinct_lesions(
@@ -475,7 +489,7 @@ def _code_group(
     if work.group.combine == "techniques":
         _mark_distinct_lesions(lines, texts)
     for (line, _), rule in zip(lines, rules, strict=True):
-        line.modifiers[:0] = _group_modifiers(work)
+        _add_group_modifiers(line, work)
         if rule.gap is not None:
             _add_gap(line, rule.cpt_code, rule.gap, result)
         if not _apply_units(line, work, rule, texts, result):
@@ -537,7 +551,7 @@ def _code_each_anchor(
         if not rules:
             continue
         line, _ = _line(lesion, rules[0], concepts)
-        line.modifiers[:0] = _group_modifiers(lesion)
+        _add_group_modifiers(line, lesion)
         if rules[0].gap is not None:
             _add_gap(line, rules[0].cpt_code, rules[0].gap, result)
         if line.cpt_code in by_code:
@@ -637,7 +651,11 @@ def code_procedures(
         return ProcedureCoding()
     anchors = _active_anchors(groups, mentions, sections)
     patient = _patient_concepts(mentions)
-    works = {g.group: _GroupWork(g, anchors[g.group], patient=patient) for g in groups}
+    reasons = _reason_concepts(mentions)
+    works = {
+        g.group: _GroupWork(g, anchors[g.group], patient=patient, reasons=reasons)
+        for g in groups
+    }
     anchor_concepts = {c for g in groups for c in g.anchors if anchors[g.group]}
     unowned: list[Mention] = []
 

@@ -99,11 +99,18 @@ class CodeRule:
 
 @dataclass(frozen=True)
 class ModifierRule:
-    """A modifier added to a group's codes when concepts call for it."""
+    """A modifier added to a group's codes when concepts call for it.
+
+    `indicated` concepts may also be stated as the reason for the encounter (an
+    indication section), where no service is coded from; `first_diagnosis` is
+    the ICD-10-CM code that leads the line's diagnoses when the modifier applies.
+    """
 
     modifier: str
     when: frozenset[str]
     unless: frozenset[str]
+    indicated: frozenset[str] = frozenset()
+    first_diagnosis: str | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +227,8 @@ def _code_group(family: str, raw: dict[str, Any]) -> CodeGroup:
                 modifier=str(item["modifier"]),
                 when=frozenset(item["when"]),
                 unless=frozenset(item.get("unless", [])),
+                indicated=frozenset(item.get("indicated", [])),
+                first_diagnosis=item.get("first_diagnosis"),
             )
             for item in raw.get("modifiers", [])
         ),
