@@ -245,3 +245,30 @@ def test_code_document_em_visit_without_assessment_asks_physician() -> None:
 
     assert result.codes == []
     assert [query.missing for query in result.queries] == ["assessment and plan"]
+
+
+def test_code_document_em_reads_title_case_headers_at_line_start() -> None:
+    # EHR notes write "Assessment and plan:"; the same words inside a sentence
+    # ("we went over the assessment: ...") open no section.
+    text = (
+        "History of present illness:\nFollow-up of hypertension. Home readings "
+        "run 130s over 80s.\nAssessment and plan:\nEssential hypertension, "
+        "controlled. Continue lisinopril 10 mg daily.\n"
+    )
+    pages = [(1, text)]
+
+    result = code_document(pages, find_mentions(pages), date_of_service=DOS)
+
+    assert [line.cpt_code for line in result.codes] == ["99213"]
+    assert result.codes[0].icd10cm_codes == ["I10"]
+    assert not result.needs_review
+
+
+def test_split_sections_ignores_a_header_word_inside_prose() -> None:
+    from cptflow.transforms.coding.sections import split_sections
+
+    sections = split_sections(
+        "IMPRESSION:\nNo acute disease; we went over the assessment: stable.\n"
+    )
+
+    assert [section.category for section in sections] == ["impression"]

@@ -91,15 +91,25 @@ def _header_pattern(
     extra: tuple[tuple[str, str], ...] = (),
 ) -> tuple[re.Pattern[str], dict[str, str]]:
     rules = load_rule_file("sections.json")["section_rules"]
-    categories = {rule["literal"]: rule["category"] for rule in rules}
-    categories.update(dict(extra))
+    categories = {rule["literal"].upper(): rule["category"] for rule in rules}
+    categories.update((literal.upper(), category) for literal, category in extra)
     literals = sorted(categories, key=len, reverse=True)
 
-    # Headers are upper case in the notes we read; prose such as "the procedure:"
-    # must not open a section.
+    # An upper-case header opens a section anywhere (flattened transcriptions run
+    # headers into the text); one in any case only at the start of a line, so
+    # that prose such as "the procedure:" opens none.
     alternation = "|".join(re.escape(literal) for literal in literals)
-    pattern = re.compile(rf"(?<![A-Za-z])(?:{alternation})")
+    pattern = re.compile(
+        rf"(?<![A-Za-z])(?P<upper>{alternation})"
+        rf"|(?m:^)[ \t]*(?P<any>(?i:{alternation}))"
+    )
     return pattern, categories
+
+
+def _header(match: re.Match[str]) -> tuple[str, int]:
+    """The header's literal as the rules spell it, and where it starts."""
+    group = "upper" if match.group("upper") is not None else "any"
+    return match.group(group).upper(), match.start(group)
 
 
 def split_sections(
@@ -121,11 +131,10 @@ def split_sections(
     sections: list[SectionText] = []
     category, start, header = "unknown", 0, ""
     for match in pattern.finditer(restored):
-        sections.append(
-            SectionText(category, restored[start : match.start()], start, header)
-        )
-        category, start = categories[match.group(0)], match.end()
-        header = match.group(0)
+        literal, begins = _header(match)
+        sections.append(SectionText(category, restored[start:begins], start, header))
+        category, start = categories[literal], match.end()
+        header = match.group(0).strip()
     sections.append(SectionText(category, restored[start:], start, header))
     return [section for section in sections if section.text.strip()]
 
