@@ -44,6 +44,16 @@ NOTES = {
         "fluoroscopic guidance.\n",
         [("62323", [], 1)],
     ),
+    "hysteroscopic_polypectomy_with_dc": (
+        "POSTOPERATIVE DIAGNOSIS:\nEndometrial polyp.\nPROCEDURE:\nHysteroscopy "
+        "with polypectomy, dilation and curettage.\n",
+        [("58558", [], 1)],
+    ),
+    "diagnostic_hysteroscopy": (
+        "POSTOPERATIVE DIAGNOSIS:\nPostmenopausal bleeding.\nPROCEDURE:\n"
+        "Diagnostic hysteroscopy.\nFINDINGS:\nThin endometrium, no lesion.\n",
+        [("58555", [], 1)],
+    ),
     "cesarean_with_tubal": (
         "POSTOPERATIVE DIAGNOSIS:\nTerm pregnancy, desires sterilization.\n"
         "PROCEDURE:\nRepeat low transverse cesarean section and bilateral "
@@ -119,6 +129,17 @@ DECOYS = {
         "PROCEDURE:\nPrimary low transverse cesarean section.\nThe patient "
         "declined tubal ligation; no tubal ligation was done.\n",
         [("59514", [], 1)],
+    ),
+    "discussed_arthroplasty": (
+        "PROCEDURE:\nOptions including total knee arthroplasty were discussed; he "
+        "does not want surgery now. The left knee joint was injected with 40 mg "
+        "of triamcinolone.\n",
+        [("20610", ["LT"], 1)],
+    ),
+    "recommended_hysteroscopy": (
+        "PROCEDURE:\nDilation and curettage.\nPLAN:\nHysteroscopy is recommended "
+        "if the bleeding recurs.\n",
+        [("58120", [], 1)],
     ),
     "family_pacemaker": (
         "PROCEDURE:\nTrigger finger release, left ring finger.\n"
