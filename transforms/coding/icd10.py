@@ -338,6 +338,15 @@ def _words(text: str, stop: frozenset[str]) -> frozenset[str]:
     return frozenset(w for w in WORD.findall(text.lower()) if w not in stop)
 
 
+def build_description_index(table: Icd10Table) -> None:
+    """Index the table's descriptions by word now rather than at first use.
+
+    The index of the whole code set takes about a second to build, once per
+    table; a long-running process can pay it before its first note.
+    """
+    _word_index(table, frozenset(load_icd10_config()["stop_words"]))
+
+
 def _word_index(table: Icd10Table, stop: frozenset[str]) -> dict[str, list[str]]:
     if not table._words:
         for code, description in table.descriptions.items():
