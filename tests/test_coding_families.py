@@ -182,3 +182,37 @@ def test_code_document_fluoroscopy_bundled_into_injection() -> None:
     )
 
     assert lines(text) == [("64483", ["RT"], 1)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "PROCEDURE:\nInterlaminar epidural steroid injection under "
+            "fluoroscopic guidance.\n",
+            "62323",
+        ),
+        ("PROCEDURE:\nRight transforaminal epidural steroid injection.\n", "64483"),
+        ("PROCEDURE:\nLeft facet joint injection under fluoroscopy.\n", "64493"),
+    ],
+    ids=["interlaminar", "transforaminal", "facet"],
+)
+def test_code_document_spinal_injection_without_region_asks(
+    text: str, expected: str
+) -> None:
+    pages = [(1, text)]
+
+    result = code_document(pages, find_mentions(pages), date_of_service=DOS)
+
+    assert [line.cpt_code for line in result.codes] == [expected]
+    assert "spinal_region" in {q.missing for q in result.queries}
+    assert result.needs_review
+
+
+def test_code_document_cervical_epidural_with_imaging() -> None:
+    text = (
+        "PROCEDURE:\nC6-C7 interlaminar epidural steroid injection under "
+        "fluoroscopic guidance.\n"
+    )
+
+    assert lines(text) == [("62321", [], 1)]
