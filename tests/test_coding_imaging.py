@@ -94,3 +94,21 @@ def test_code_document_ct_without_contrast_statement_queries() -> None:
     assert [line.cpt_code for line in result.codes] == ["70450"]
     assert [q.missing for q in result.queries] == ["contrast_use"]
     assert result.needs_review
+
+
+def test_code_document_oral_contrast_does_not_decide_the_ct_code() -> None:
+    # CPT's contrast is intravascular: "no oral contrast" beside IV contrast
+    # is a CT with contrast, not with and without.
+    pages = [
+        (
+            1,
+            "EXAM:\nCT abdomen and pelvis with IV contrast.\nTECHNIQUE:\nAxial "
+            "images after 100 mL of intravenous contrast; no oral contrast.\n"
+            "IMPRESSION:\nSigmoid diverticulitis.\n",
+        )
+    ]
+
+    result = code_document(pages, find_mentions(pages), date_of_service=DOS)
+
+    assert [line.cpt_code for line in result.codes] == ["74177"]
+

@@ -52,6 +52,16 @@ CONTEXTS = {
         "egd",
         "is_other_provider",
     ),
+    "could_be_performed": (
+        "IMPRESSION:\nRenal cyst; a renal ultrasound could be performed.\n",
+        "us_renal",
+        "is_hypothetical",
+    ),
+    "was_offered": (
+        "PROCEDURE:\nTotal knee arthroplasty was offered; he chose an injection.\n",
+        "total_knee",
+        "is_hypothetical",
+    ),
     "family_section": (
         "FAMILY HISTORY:\nColon cancer; colonoscopy at 50.\n",
         "colonoscopy",
