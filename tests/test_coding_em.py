@@ -220,6 +220,7 @@ def test_code_document_em_modifier_25_with_same_day_procedure() -> None:
     em = [line for line in result.codes if line.cpt_code.startswith("992")]
     assert [(line.cpt_code, line.modifiers) for line in em] == [("99214", ["25"])]
     assert any(line.cpt_code == "20610" for line in result.codes)
+    assert not any("separately identifiable" in r for r in em[0].review_reasons)
 
 
 def test_code_document_operative_note_gets_no_em() -> None:
@@ -272,3 +273,22 @@ def test_split_sections_ignores_a_header_word_inside_prose() -> None:
     )
 
     assert [section.category for section in sections] == ["impression"]
+
+
+def test_code_document_em_25_for_the_procedures_only_problem_is_reviewed() -> None:
+    text = (
+        "HISTORY OF PRESENT ILLNESS:\nRight knee pain for a month.\nPHYSICAL "
+        "EXAMINATION:\nEffusion of the right knee.\nASSESSMENT:\nOsteoarthritis "
+        "of the right knee.\nPLAN:\nInjection today.\nPROCEDURE:\nThe right knee "
+        "joint was injected with 40 mg of triamcinolone.\n"
+    )
+    pages = [(1, text)]
+
+    result = code_document(pages, find_mentions(pages), date_of_service=DOS)
+
+    em = [line for line in result.codes if line.cpt_code.startswith("992")]
+    assert [line.modifiers for line in em] == [["25"]]
+    assert em[0].needs_review
+    assert any("separately identifiable" in r for r in em[0].review_reasons)
+    injection = [line for line in result.codes if line.cpt_code == "20610"]
+    assert injection and not injection[0].needs_review

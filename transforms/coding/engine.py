@@ -53,6 +53,10 @@ logger = logging.getLogger(__name__)
 DIAGNOSIS_SECTIONS = {"impression"}
 FALLBACK_DIAGNOSIS_SECTIONS = {"indication"}
 NO_SERVICE = "no codable service found in the document"
+SINGLE_PROBLEM_VISIT = (
+    "E/M with modifier 25 beside a procedure for one assessed problem: "
+    "separately identifiable work not shown"
+)
 DISCHARGE_PROCEDURES = (
     "procedures named in a discharge summary: billed from their own reports"
 )
@@ -149,6 +153,21 @@ def _visit(
     if kind == "visit_with_procedure" and procedures.codes:
         return code_visit(document, sections, on, same_day_procedure=True)
     return None
+
+
+def _question_single_problem_visit(
+    codes: list[CodedLine], links: list[DiagnosisLink]
+) -> None:
+    # The decision to do a minor procedure is part of it: an E/M beside one
+    # for a single assessed problem shows no separately identifiable work
+    # unless the author says more, so a coder decides on modifier 25.
+    stated = {link.code or link.item for link in links if is_diagnosis_item(link.item)}
+    if len(stated) > 1:
+        return
+    for line in codes:
+        if "25" in line.modifiers and line.cpt_code.startswith("99"):
+            line.needs_review = True
+            line.review_reasons.append(SINGLE_PROBLEM_VISIT)
 
 
 def _keep_true_evidence(
@@ -318,6 +337,7 @@ def code_document(
         if gap:
             line.needs_review = True
             line.review_reasons.append(gap)
+    _question_single_problem_visit(codes, links)
     _keep_true_evidence(codes, pages)
     _lower_conflicting(codes, mentions)
     if codes:
