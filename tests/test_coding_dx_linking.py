@@ -91,12 +91,18 @@ def test_code_document_no_diagnosis_stated_goes_to_review(table: Icd10Table) -> 
         ("Right elbow olecranon bursitis.", "M70.21"),
         ("Sigmoid colon polyps, small.", "K63.5"),
         ("Degenerative changes of the knee.", None),
+        ("Osteoarthritis of the right knee.", "M17.11"),
+        ("Chronic cholecystitis without cholelithiasis.", "K81.1"),
+        ("Abdominal pain, left lower quadrant.", "R10.32"),
     ],
     ids=[
         "site_first_bilateral",
         "site_first_right",
         "plural_reordered",
         "word_missing",
+        "fuller_phrase_out_of_order_wins",
+        "without_is_not_with",
+        "side_inside_a_phrase",
     ],
 )
 def test_link_items_phrase_words_in_any_order(

@@ -28,6 +28,7 @@ EXPLICIT_CODE = re.compile(r"\b([A-TV-Z][0-9][0-9AB])\.?([0-9A-Z]{1,4})?\b")
 LIST_ITEM = re.compile(r"(?:^|\n)\s*\d{1,2}[.)]\s+")
 WORD = re.compile(r"[a-z0-9']+")
 SIDES = {"right": 0, "left": 1, "bilateral": 2}
+NEGATORS = frozenset({"without", "no", "not", "non"})
 SIDE_WORD = re.compile(r"\b(right|left|bilateral(?:ly)?)\b", re.I)
 SENTENCE_END = re.compile(r"[.;](?=\s)")
 SIDED_ORGAN = re.compile(
@@ -289,6 +290,7 @@ def _phrase_code(item: str, on: dt.date, table: Icd10Table) -> str | None:
     # A phrase's first word is in any text it matches: one substring test per
     # distinct first word rules most phrases out before a pattern is tried.
     present = {word for word in _first_words() if word in lowered}
+    found: tuple[int, str] | None = None
     for phrase in load_phrases():
         if phrase.words[0] not in present:
             continue
@@ -296,8 +298,21 @@ def _phrase_code(item: str, on: dt.date, table: Icd10Table) -> str | None:
             continue
         code = phrase.code_for(side)
         if table.is_billable(code):
-            return code
-    return _reordered_phrase_code(item, on, table, side)
+            found = (_content_words(phrase), code)
+            break
+
+    # A phrase matched out of order that says all the in-order one says and
+    # more wins: "osteoarthritis of the right knee" is the knee's code, while
+    # "bronchitis with reactive airway disease" stays bronchitis.
+    reordered = _reordered_phrase_code(item, on, table, side)
+    if reordered and (found is None or found[0] < reordered[0]):
+        return reordered[1]
+    return found[1] if found else None
+
+
+def _content_words(phrase: DiagnosisPhrase) -> frozenset[str]:
+    stop = frozenset(load_icd10_config()["stop_words"])
+    return frozenset(_stem(w) for w in _words(" ".join(phrase.words), stop))
 
 
 def _stem(word: str) -> str:
@@ -316,7 +331,7 @@ def _phrase_word_sets() -> tuple[tuple[DiagnosisPhrase, frozenset[str]], ...]:
 
 def _reordered_phrase_code(
     item: str, on: dt.date, table: Icd10Table, side: int | None
-) -> str | None:
+) -> tuple[frozenset[str], str] | None:
     # Authors put the site first as often as last ("knee degenerative joint
     # disease" for "degenerative joint disease of the knee"): a phrase of two or
     # more content words also matches an item that holds all of them.
@@ -325,12 +340,24 @@ def _reordered_phrase_code(
     held = {_stem(word) for word in _words(item, stop)}
     if len(held) > int(config["max_item_words"]):
         return None
+
+    # Side words are stop words, but one written into a phrase ("right lower
+    # quadrant pain") must be in the item too.
+    # Nor may a phrase read past a "without" ("chronic cholecystitis without
+    # cholelithiasis" holds the words of the calculus code).
+    written = set(WORD.findall(item.lower()))
+    sides = written & set(SIDES)
+    negated = written & NEGATORS
     for phrase, needed in _phrase_word_sets():
         if not needed <= held or not phrase.is_effective(on):
             continue
+        if not set(phrase.words) & set(SIDES) <= sides:
+            continue
+        if not negated <= set(phrase.words):
+            continue
         code = phrase.code_for(side)
         if table.is_billable(code):
-            return code
+            return needed, code
     return None
 
 
