@@ -34,8 +34,10 @@ CONTEXT_ATTRIBUTES: dict[str, dict[str, bool]] = {
 
 # A token pattern of plain words, each optional or one of a few, is matched as
 # phrases: spaCy's Matcher tries every pattern at every token, the phrase
-# matcher looks each token up once. Larger expansions stay patterns.
-MAX_PHRASES_PER_PATTERN = 4096
+# matcher looks each token up once. Larger expansions stay patterns: each
+# phrase is a stored Doc, and at 4096 the 240,000 phrases of a few wide vaccine
+# and catheter patterns held the process near 790 MB.
+MAX_PHRASES_PER_PATTERN = 2048
 
 # Line breaks end a sentence too: notes put one header or list item per line.
 SENTENCE_ENDS = [".", "!", "?", "\n", "\n\n", "\n\n\n", ";"]
