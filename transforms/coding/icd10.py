@@ -342,9 +342,9 @@ def _reordered_phrase_code(
         return None
 
     # Side words are stop words, but one written into a phrase ("right lower
-    # quadrant pain") must be in the item too.
-    # Nor may a phrase read past a "without" ("chronic cholecystitis without
-    # cholelithiasis" holds the words of the calculus code).
+    # quadrant pain") must be in the item too; nor may a phrase read past a
+    # "without" ("cholecystitis without cholelithiasis" holds the words of the
+    # calculus code).
     written = set(WORD.findall(item.lower()))
     sides = written & set(SIDES)
     negated = written & NEGATORS

@@ -506,7 +506,9 @@ def _sentence_work(work: _GroupWork, anchor: Mention, texts: PageTexts) -> _Grou
         for m in work.qualifiers
         if m.page_number == anchor.page_number and start <= m.start < end
     ]
-    return _GroupWork(work.group, [anchor], inside, patient=work.patient)
+    return _GroupWork(
+        work.group, [anchor], inside, patient=work.patient, reasons=work.reasons
+    )
 
 
 def _code_each_anchor(
