@@ -292,3 +292,23 @@ def test_code_document_em_25_for_the_procedures_only_problem_is_reviewed() -> No
     assert any("separately identifiable" in r for r in em[0].review_reasons)
     injection = [line for line in result.codes if line.cpt_code == "20610"]
     assert injection and not injection[0].needs_review
+
+
+def test_code_document_em_exam_header_of_a_visit_is_its_physical_exam() -> None:
+    text = (
+        "CHIEF COMPLAINT:\nCough.\nHISTORY OF PRESENT ILLNESS:\nThree days of "
+        "cough and low fever.\nEXAM:\nLungs clear. Throat red.\nASSESSMENT:\n"
+        "Acute bronchitis.\nPLAN:\nFluids and rest; benzonatate 100 mg as needed.\n"
+    )
+
+    assert _codes(text)[0].startswith("992")
+
+
+def test_code_document_em_imaging_report_exam_header_is_no_visit() -> None:
+    # A report's own FINDINGS keep its EXAM: header the study's title.
+    text = (
+        "EXAM:\nChest x-ray, two views.\nHISTORY OF PRESENT ILLNESS:\nCough.\n"
+        "FINDINGS:\nClear lungs.\nIMPRESSION:\nNo acute disease.\n"
+    )
+
+    assert not [code for code in _codes(text) if code.startswith("992")]

@@ -134,7 +134,7 @@ def visit_kind(sections: list[SectionText]) -> str:
         or `none`.
     """
     rules = load_em_rules()
-    categories = {s.category for s in sections}
+    categories = _visit_categories({s.category for s in sections}, rules)
     has_assessment = bool(categories & set(rules["assessment_sections"]))
     has_exam = bool(categories & set(rules["exam_sections"]))
     has_brief = bool(categories & set(rules["brief_history_sections"]))
@@ -152,6 +152,20 @@ def visit_kind(sections: list[SectionText]) -> str:
     if has_history and has_exam:
         return "incomplete"
     return "none"
+
+
+def _visit_categories(categories: set[str], rules: dict[str, Any]) -> set[str]:
+    # "EXAM:" heads an imaging report's study, but in a note with a history of
+    # present illness and an assessment, and none of a report's own sections,
+    # it is the physical exam.
+    if "exam_title" not in categories:
+        return categories
+    visit = categories & set(rules["visit_sections"]) and categories & set(
+        rules["assessment_sections"]
+    )
+    if visit and not categories & set(rules["imaging_report_sections"]):
+        return (categories - {"exam_title"}) | {"physical_exam"}
+    return categories
 
 
 def visit_setting(document: DocumentText, sections: list[SectionText]) -> str:
