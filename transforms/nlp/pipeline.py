@@ -34,10 +34,11 @@ CONTEXT_ATTRIBUTES: dict[str, dict[str, bool]] = {
 
 # A token pattern of plain words, each optional or one of a few, is matched as
 # phrases: spaCy's Matcher tries every pattern at every token, the phrase
-# matcher looks each token up once. Larger expansions stay patterns: each
-# phrase is a stored Doc, and at 4096 the 240,000 phrases of a few wide vaccine
-# and catheter patterns held the process near 790 MB.
-MAX_PHRASES_PER_PATTERN = 2048
+# matcher looks each token up once. Larger expansions stay patterns.
+# Known shortcoming: each phrase is a stored Doc, and the 240,000 phrases of a
+# few wide vaccine and catheter patterns hold the process near 790 MB; a cap of
+# 2048 halves that but costs a quarter of the stage's speed.
+MAX_PHRASES_PER_PATTERN = 4096
 
 # Line breaks end a sentence too: notes put one header or list item per line.
 SENTENCE_ENDS = [".", "!", "?", "\n", "\n\n", "\n\n\n", ";"]
