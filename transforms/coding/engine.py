@@ -156,18 +156,18 @@ def _visit(
 
 
 def _question_single_problem_visit(
-    codes: list[CodedLine], links: list[DiagnosisLink]
+    visit: VisitDecision | None, links: list[DiagnosisLink]
 ) -> None:
     # The decision to do a minor procedure is part of it: an E/M beside one
     # for a single assessed problem shows no separately identifiable work
     # unless the author says more, so a coder decides on modifier 25.
-    stated = {link.code or link.item for link in links if is_diagnosis_item(link.item)}
-    if len(stated) > 1:
+    line = visit.line if visit is not None else None
+    if line is None or "25" not in line.modifiers:
         return
-    for line in codes:
-        if "25" in line.modifiers and line.cpt_code.startswith("99"):
-            line.needs_review = True
-            line.review_reasons.append(SINGLE_PROBLEM_VISIT)
+    stated = {link.code or link.item for link in links if is_diagnosis_item(link.item)}
+    if len(stated) <= 1:
+        line.needs_review = True
+        line.review_reasons.append(SINGLE_PROBLEM_VISIT)
 
 
 def _keep_true_evidence(
@@ -337,7 +337,7 @@ def code_document(
         if gap:
             line.needs_review = True
             line.review_reasons.append(gap)
-    _question_single_problem_visit(codes, links)
+    _question_single_problem_visit(visit, links)
     _keep_true_evidence(codes, pages)
     _lower_conflicting(codes, mentions)
     if codes:

@@ -310,6 +310,7 @@ def _phrase_code(item: str, on: dt.date, table: Icd10Table) -> str | None:
     return found[1] if found else None
 
 
+@functools.cache
 def _content_words(phrase: DiagnosisPhrase) -> frozenset[str]:
     stop = frozenset(load_icd10_config()["stop_words"])
     return frozenset(_stem(w) for w in _words(" ".join(phrase.words), stop))
